@@ -1,0 +1,83 @@
+# Convolutional Networks from Scratch — every command sets itself up on a fresh machine that has
+# only Python 3.11 and make. The virtualenv is reinstalled only when the lock file changes.
+
+SHELL   := /bin/bash
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.stamp-install
+JOBS    ?= 2
+BOOK_BUILD := $(VENV)/bin/jupyter-book build -W -n --keep-going
+
+# Reproducible notebook runs: the same hash seed and a non-interactive plotting backend
+# for scripts (notebooks use the inline backend regardless).
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb) $(wildcard solutions/*.ipynb))
+
+.PHONY: help install book test unit notebooks execute exercises student grade bench lock clean
+
+help:
+	@echo "make book       build the web book into _build/html (sets everything up first)"
+	@echo "make test       run every test, re-run every notebook (nbval) and build the book"
+	@echo "make execute    re-run every chapter and solution notebook in place (NB=path for one)"
+	@echo "make exercises  regenerate exercises/ (student copies) from solutions/"
+	@echo "make student    build the student edition (no solutions) into _build/student/_build/html"
+	@echo "make bench      time the NumPy engine against PyTorch, write bench/results.md"
+	@echo "make lock       re-resolve the dependencies of pyproject.toml into requirements.lock"
+	@echo "make clean      remove build outputs (keeps .venv)"
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.lock
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	@touch $@
+
+book: $(STAMP)
+	$(BOOK_BUILD) .
+	@echo "The book is in _build/html/index.html"
+
+# Everything in DESIGN.md section 7, in one pytest run: unit and engine tests, notebook rules,
+# the exercise sync check and the zero-warning book build (tests/), nbval strict on chapters/ and
+# solutions/ (outputs must reproduce), and nbval-lax on the student copies in exercises/.
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadscope tests chapters solutions exercises
+
+unit: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadscope tests
+
+execute: $(STAMP)
+	$(PY) -m cnnbook.notebooks execute $(or $(NB),$(NOTEBOOKS))
+	$(PY) -m cnnbook.exercises
+
+exercises: $(STAMP)
+	$(PY) -m cnnbook.exercises
+
+student: $(STAMP)
+	$(PY) -m cnnbook.exercises --check
+	$(PY) -m cnnbook.exercises --stage-student _build/student
+	$(BOOK_BUILD) _build/student
+	@echo "The student edition is in _build/student/_build/html/index.html"
+
+grade: $(STAMP)
+	$(PY) -m cnnbook.grade $(or $(NB),exercises)
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+lock:
+	rm -rf _build/lockenv
+	$(PYTHON) -m venv _build/lockenv
+	_build/lockenv/bin/pip install --disable-pip-version-check -q torch==2.13.0 -e ".[dev]"
+	_build/lockenv/bin/pip freeze --all --exclude-editable | grep -v "^pip==" | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
+	rm -rf _build/lockenv
+	@echo "requirements.lock updated; review and commit it."
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -print -exec rm -rf {} +

@@ -1,0 +1,355 @@
+"""Generate the student copies in ``exercises/`` from the notebooks in ``solutions/``.
+
+    python -m cnnbook.exercises                  # (re)write exercises/ from solutions/
+    python -m cnnbook.exercises --check          # fail if exercises/ is out of date
+    python -m cnnbook.exercises --stage-student DIR   # a copy of the book without solutions
+
+``solutions/NN_slug.ipynb`` is the only edited source. In it:
+
+* each exercise starts with a cell whose ``metadata.exercise`` holds ``id``, ``points``,
+  ``difficulty`` (1-3) and ``objective``;
+* the solution code sits between a line ``# BEGIN SOLUTION`` and a line ``# END SOLUTION``; the
+  student copy replaces the region with ``raise NotImplementedError("Exercise N.M: ...")`` at the
+  indentation of the ``# BEGIN SOLUTION`` line;
+* a prose answer is a Markdown cell tagged ``solution``; the student copy has a "your answer"
+  cell (tagged ``answer``) in its place;
+* cells tagged ``check`` hold the asserts that grade the exercise before them.
+
+In the student copy all outputs are stripped, every cell keeps the id it has in the solution
+notebook, and every code cell of an exercise from its first stub on is tagged
+``raises-exception`` so that the untouched copy still runs to the end.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+__all__ = [
+    "BEGIN",
+    "END",
+    "ExerciseError",
+    "Exercise",
+    "exercise_metadata",
+    "list_exercises",
+    "make_student_notebook",
+    "student_text",
+    "generate",
+    "check",
+    "stage_student_book",
+    "main",
+]
+
+BEGIN = "# BEGIN SOLUTION"
+END = "# END SOLUTION"
+STUB_MESSAGE = "Exercise {id}: replace this line with your solution"
+ANSWER_TEXT = "**Your answer (Exercise {id}):**\n\n*Write your answer here.*"
+ANSWER_TAG = "answer"
+REQUIRED_KEYS = {"id": str, "points": (int, float), "difficulty": int, "objective": str}
+
+_MARKER = re.compile(r"^(?P<indent>[ \t]*)#\s*(?P<kind>BEGIN|END)\s+SOLUTION\b(?P<rest>.*)$")
+
+
+class ExerciseError(ValueError):
+    """A solution notebook breaks the exercise conventions; the message names notebook and cell."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of a notebook: its metadata and the indices of its cells."""
+
+    id: str
+    points: float
+    difficulty: int
+    objective: str
+    cells: tuple[int, ...]  # from the statement to the cell before the next exercise
+    check_cells: tuple[int, ...] = ()
+    solution_cells: tuple[int, ...] = ()
+
+    @property
+    def graded(self) -> bool:
+        """Auto-graded exercises are those with at least one ``check`` cell."""
+        return bool(self.check_cells)
+
+
+def _where(name: str, index: int, cell) -> str:
+    return f"{name}, cell {index} (id {cell.get('id', '?')!r})"
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def exercise_metadata(cell, *, where: str = "cell") -> dict | None:
+    """Return the validated ``metadata.exercise`` dict of ``cell``, or None if it has none."""
+    meta = cell.get("metadata", {}).get("exercise")
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise ExerciseError(f"{where}: metadata.exercise must be a mapping, got {type(meta).__name__}")
+    missing = [key for key in REQUIRED_KEYS if key not in meta]
+    if missing:
+        raise ExerciseError(f"{where}: metadata.exercise lacks {', '.join(missing)}")
+    for key, kind in REQUIRED_KEYS.items():
+        if isinstance(meta[key], bool) or not isinstance(meta[key], kind):
+            raise ExerciseError(f"{where}: metadata.exercise.{key} has the wrong type ({meta[key]!r})")
+    if not re.fullmatch(r"\d+\.\d+", meta["id"]):
+        raise ExerciseError(f"{where}: exercise id must look like '3.2', got {meta['id']!r}")
+    if meta["points"] <= 0:
+        raise ExerciseError(f"{where}: exercise {meta['id']} must be worth > 0 points, got {meta['points']}")
+    if meta["difficulty"] not in (1, 2, 3):
+        raise ExerciseError(f"{where}: exercise {meta['id']} difficulty must be 1, 2 or 3, got {meta['difficulty']}")
+    if not meta["objective"].strip():
+        raise ExerciseError(f"{where}: exercise {meta['id']} has an empty objective")
+    return meta
+
+
+def _solution_regions(source: str, where: str) -> list[tuple[int, int, str]]:
+    """Return ``(begin_line, end_line, indent)`` for each marked region of ``source``."""
+    regions, open_at = [], None
+    for number, line in enumerate(source.splitlines()):
+        match = _MARKER.match(line)
+        if not match:
+            if "BEGIN SOLUTION" in line or "END SOLUTION" in line:
+                raise ExerciseError(f"{where}, line {number + 1}: a solution marker must stand alone "
+                                    f"on its line as '{BEGIN}' or '{END}', got {line.strip()!r}")
+            continue
+        if match["rest"].strip():
+            raise ExerciseError(f"{where}, line {number + 1}: unexpected text after the marker: {line.strip()!r}")
+        if match["kind"] == "BEGIN":
+            if open_at is not None:
+                raise ExerciseError(f"{where}, line {number + 1}: '{BEGIN}' inside the region opened on "
+                                    f"line {open_at[0] + 1} (missing '{END}')")
+            open_at = (number, match["indent"])
+        else:
+            if open_at is None:
+                raise ExerciseError(f"{where}, line {number + 1}: '{END}' without a '{BEGIN}' before it")
+            regions.append((open_at[0], number, open_at[1]))
+            open_at = None
+    if open_at is not None:
+        raise ExerciseError(f"{where}, line {open_at[0] + 1}: '{BEGIN}' is never closed by '{END}'")
+    return regions
+
+
+def _has_marker_text(source: str) -> bool:
+    return "BEGIN SOLUTION" in source or "END SOLUTION" in source
+
+
+def student_text(source: str, exercise_id: str, *, where: str = "cell") -> str:
+    """Replace every solution region of ``source`` by a ``raise NotImplementedError`` stub."""
+    lines = source.splitlines()
+    regions = _solution_regions(source, where)
+    for begin, end, indent in reversed(regions):
+        stub = f'{indent}raise NotImplementedError("{STUB_MESSAGE.format(id=exercise_id)}")'
+        lines[begin:end + 1] = [stub]
+    return "\n".join(lines)
+
+
+def list_exercises(nb, name: str = "notebook") -> list[Exercise]:
+    """Validate the exercise structure of a solution notebook and describe its exercises.
+
+    Raises ``ExerciseError`` (naming the notebook and the cell) for a misplaced or unbalanced
+    marker, a marker in a Markdown cell, a ``check`` or ``solution`` cell outside an exercise,
+    invalid metadata, a duplicate id, or a coding exercise without a check cell.
+    """
+    exercises: list[dict] = []
+    for index, cell in enumerate(nb.cells):
+        where = _where(name, index, cell)
+        meta = exercise_metadata(cell, where=where)
+        if meta is not None:
+            if any(e["id"] == meta["id"] for e in exercises):
+                raise ExerciseError(f"{where}: duplicate exercise id {meta['id']!r}")
+            exercises.append({**meta, "cells": [], "check": [], "solution": []})
+        current = exercises[-1] if exercises else None
+        tags = _tags(cell)
+        source = cell.get("source", "")
+        if cell.cell_type != "code" and _has_marker_text(source):
+            raise ExerciseError(f"{where}: solution markers belong in code cells, found one in a "
+                                f"{cell.cell_type} cell (tag a Markdown answer 'solution' instead)")
+        is_solution = (cell.cell_type == "code" and bool(_solution_regions(source, where))) or (
+            cell.cell_type == "markdown" and "solution" in tags)
+        if "solution" in tags and cell.cell_type != "markdown":
+            raise ExerciseError(f"{where}: the 'solution' tag is for Markdown answers; mark code with '{BEGIN}'")
+        if current is None:
+            if is_solution or "check" in tags:
+                raise ExerciseError(f"{where}: a solution or check cell before the first exercise "
+                                    f"(give the exercise's first cell metadata.exercise)")
+            continue
+        current["cells"].append(index)
+        if "check" in tags:
+            if cell.cell_type != "code":
+                raise ExerciseError(f"{where}: a 'check' cell must be a code cell")
+            current["check"].append(index)
+        if is_solution:
+            current["solution"].append(index)
+    result = []
+    for e in exercises:
+        code_solution = any(nb.cells[i].cell_type == "code" for i in e["solution"])
+        if code_solution and not e["check"]:
+            raise ExerciseError(f"{name}: exercise {e['id']} has solution code but no cell tagged 'check'")
+        if not e["solution"]:
+            raise ExerciseError(f"{name}: exercise {e['id']} has no solution (no '{BEGIN}' region "
+                                f"and no Markdown cell tagged 'solution')")
+        result.append(Exercise(id=e["id"], points=e["points"], difficulty=e["difficulty"],
+                               objective=e["objective"], cells=tuple(e["cells"]),
+                               check_cells=tuple(e["check"]), solution_cells=tuple(e["solution"])))
+    return result
+
+
+def _add_tag(cell, tag: str) -> None:
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if tag not in tags:
+        tags.append(tag)
+
+
+def make_student_notebook(nb, name: str = "notebook"):
+    """Return the student copy of solution notebook ``nb`` (``nb`` itself is not modified)."""
+    exercises = list_exercises(nb, name)
+    student = copy.deepcopy(nb)
+    for exercise in exercises:
+        stubbed = False
+        for index in exercise.cells:
+            cell = student.cells[index]
+            where = _where(name, index, cell)
+            if cell.cell_type == "markdown" and "solution" in _tags(cell):
+                cell.source = ANSWER_TEXT.format(id=exercise.id)
+                tags = [t for t in _tags(cell) if t != "solution"] + [ANSWER_TAG]
+                cell.metadata["tags"] = tags
+            elif cell.cell_type == "code":
+                if index in exercise.solution_cells:
+                    cell.source = student_text(cell.source, exercise.id, where=where)
+                    stubbed = True
+                if stubbed:
+                    _add_tag(cell, "raises-exception")
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+    student.metadata["cnnbook"] = {"edition": "student", "generated_by": "python -m cnnbook.exercises"}
+    return student
+
+
+def _student_json(solution_path: Path) -> str:
+    nb = nbformat.read(solution_path, as_version=4)
+    student = make_student_notebook(nb, name=str(solution_path))
+    return nbformat.writes(student) + "\n"
+
+
+def _pairs(root: Path):
+    for solution in sorted((root / "solutions").glob("*.ipynb")):
+        yield solution, root / "exercises" / solution.name
+
+
+def generate(root: Path | str = ".") -> list[Path]:
+    """Write ``exercises/`` from ``solutions/``; return the files that changed."""
+    root = Path(root)
+    (root / "exercises").mkdir(exist_ok=True)
+    changed = []
+    for solution, target in _pairs(root):
+        text = _student_json(solution)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+            changed.append(target)
+    expected = {target.name for _, target in _pairs(root)}
+    for stale in sorted((root / "exercises").glob("*.ipynb")):
+        if stale.name not in expected:
+            stale.unlink()
+            changed.append(stale)
+    return changed
+
+
+def check(root: Path | str = ".") -> list[str]:
+    """Return a list of problems: student copies missing, stale or without a solution notebook."""
+    root = Path(root)
+    problems = []
+    expected = set()
+    for solution, target in _pairs(root):
+        expected.add(target.name)
+        try:
+            text = _student_json(solution)
+        except ExerciseError as error:
+            problems.append(str(error))
+            continue
+        if not target.exists():
+            problems.append(f"{target} is missing")
+        elif target.read_text(encoding="utf-8") != text:
+            problems.append(f"{target} is out of date with {solution}")
+    for extra in sorted((root / "exercises").glob("*.ipynb")):
+        if extra.name not in expected:
+            problems.append(f"{extra} has no solutions/{extra.name}")
+    return problems
+
+
+_BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+_BOOK_DIRS = ("chapters", "appendix", "bench", "cnnbook")
+
+
+def stage_student_book(root: Path | str, dest: Path | str) -> Path:
+    """Copy the book into ``dest`` with each ``solutions/`` notebook replaced by its student copy.
+
+    The table of contents, titles and links stay the same, so the student edition builds with
+    the same zero-warning settings as the full book.
+    """
+    root, dest = Path(root).resolve(), Path(dest).resolve()
+    if dest == root or dest in root.parents or dest.parent == root:
+        raise ValueError(f"dest: stage the student edition in a build folder such as _build/student, not {dest}")
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for name in _BOOK_FILES:
+        shutil.copy2(root / name, dest / name)
+    for md in root.glob("*.md"):
+        if md.name != "README.md":
+            shutil.copy2(md, dest / md.name)
+    for folder in _BOOK_DIRS:
+        if (root / folder).is_dir():
+            shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "solutions").mkdir()
+    for solution, _ in _pairs(root):
+        (dest / "solutions" / solution.name).write_text(_student_json(solution), encoding="utf-8")
+    return dest
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnbook.exercises",
+                                     description="Generate exercises/ (student copies) from solutions/.")
+    parser.add_argument("--root", type=Path, default=Path("."), help="the book's folder (default: .)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
+    group.add_argument("--stage-student", type=Path, metavar="DIR",
+                       help="copy the book into DIR with solutions replaced by student copies")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            problems = check(args.root)
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            if problems:
+                print("run `make exercises` (python -m cnnbook.exercises) and commit exercises/",
+                      file=sys.stderr)
+                return 1
+            print(f"exercises/ is up to date ({len(list(_pairs(args.root)))} notebooks)")
+            return 0
+        if args.stage_student:
+            dest = stage_student_book(args.root, args.stage_student)
+            print(f"student edition staged in {dest}")
+            return 0
+        changed = generate(args.root)
+        for path in changed:
+            print(f"wrote {path}")
+        print(f"exercises/: {len(changed)} file(s) changed")
+        return 0
+    except ExerciseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The web book builds offline with zero warnings (jupyter-book build -W -n --keep-going)."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", "--path-output", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=1200,
+    )
+    return result, out / "_build" / "html"
+
+
+def test_book_builds_with_zero_warnings(built):
+    result, _ = built
+    log = result.stdout + result.stderr
+    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert result.returncode == 0 and not warnings, "\n".join(warnings) or log[-3000:]
+
+
+def test_every_toc_page_is_rendered(built):
+    _, html = built
+    for page in ["index.html", "intro.html", "glossary.html", "notation.html", "references.html"]:
+        assert (html / page).exists(), page
+    for notebook in sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb")):
+        assert (html / notebook.parent.name / f"{notebook.stem}.html").exists(), notebook.name
+
+
+def test_math_is_served_locally(built):
+    _, html = built
+    page = (html / "notation.html").read_text(encoding="utf-8")
+    scripts = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', page, re.I)
+    assert scripts, "no MathJax script on a page with math"
+    assert all(not s.startswith(("http:", "https:", "//")) for s in scripts), scripts
+    assert any((html / s.split("?")[0]).exists() for s in scripts), scripts
+
+
+def test_chapter_figures_are_embedded_as_local_images(built):
+    _, html = built
+    chapter = sorted((ROOT / "chapters").glob("*.ipynb"))[0]
+    page = (html / "chapters" / f"{chapter.stem}.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img[^>]+src="([^"]+)"', page)
+    local = [src for src in images if not src.startswith(("http:", "https:", "data:"))]
+    assert local, "the first chapter shows no figure"
+    for src in local:
+        assert (html / "chapters" / src).resolve().exists(), src

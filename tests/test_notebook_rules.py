@@ -1,0 +1,235 @@
+"""The book's notebook rules (DESIGN.md sections 3-5), checked on every committed notebook."""
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from cnnbook import exercises
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+STUDENT = sorted((ROOT / "exercises").glob("*.ipynb"))
+EXECUTED = CHAPTERS + SOLUTIONS
+ALL = EXECUTED + STUDENT
+KNOWN_TAGS = {"nbval-ignore-output", "nbval-skip", "raises-exception", "check", "solution", "answer",
+              "hide-input", "hide-output", "hide-cell", "remove-input", "remove-output", "remove-cell"}
+NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+MAX_NOTEBOOK_BYTES = 2_000_000
+
+
+def ids(paths):
+    return [p.relative_to(ROOT).as_posix() for p in paths]
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_the_book_has_chapters_and_solutions():
+    assert CHAPTERS, "chapters/ holds no notebook"
+    assert SOLUTIONS, "solutions/ holds no notebook"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_notebook_is_valid_nbformat_with_cell_ids(path):
+    nb = read(path)
+    nbformat.validate(nb)
+    assert all(cell.get("id") for cell in nb.cells), "every cell needs an id (nbformat >= 4.5)"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_notebook_name_and_size(path):
+    assert NAME.match(path.name), f"{path.name}: name notebooks NN_slug.ipynb (lower case)"
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES, f"{path.name}: {path.stat().st_size} bytes; shrink the figures"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
+def test_executed_top_to_bottom_in_one_kernel(path):
+    counts = [c.execution_count for c in code_cells(read(path))]
+    assert counts == list(range(1, len(counts) + 1)), f"execution counts {counts}: run `make execute`"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
+def test_no_stored_error_outside_raises_exception_cells(path):
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type != "code" or "raises-exception" in cell.metadata.get("tags", []):
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"cell {index} stores an error: {errors[0].get('ename')}"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
+def test_no_warnings_or_addresses_in_stored_outputs(path):
+    for index, cell in enumerate(code_cells(read(path))):
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name == "stderr" and \
+                    "nbval-ignore-output" not in cell.metadata.get("tags", []):
+                assert "Warning" not in output.text, f"code cell {index} prints a warning: {output.text[:200]}"
+            text = output.get("text", "") or output.get("data", {}).get("text/plain", "")
+            assert not re.search(r"at 0x[0-9a-f]{6,}", text), f"code cell {index} prints a memory address"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_first_code_cell_seeds_the_generators(path):
+    nb = read(path)
+    first = code_cells(nb)[0].source
+    assert "np.random.default_rng(0)" in first, "the first code cell must create rng = np.random.default_rng(0)"
+    uses_torch = any(re.search(r"^\s*(import torch|from torch)", c.source, re.M) for c in code_cells(nb))
+    if uses_torch:
+        assert "torch.manual_seed(0)" in first, "a notebook using torch seeds it in the first code cell"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_only_known_tags(path):
+    for index, cell in enumerate(read(path).cells):
+        unknown = set(cell.metadata.get("tags", [])) - KNOWN_TAGS
+        assert not unknown, f"cell {index} has unknown tags {unknown} (typo?)"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
+def test_figure_cells_end_with_plt_show(path):
+    for index, cell in enumerate(code_cells(read(path))):
+        lines = [line for line in cell.source.strip().splitlines() if line.strip()]
+        if lines and re.match(r"^(plt|ax|fig)\b.*;\s*$", lines[-1]):
+            pytest.fail(f"code cell {index} ends with a ';' after a plot call: end it with plt.show()")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
+def test_chapter_checks_against_pytorch(path):
+    nb = read(path)
+    sources = "\n".join(c.source for c in code_cells(nb))
+    assert re.search(r"^\s*import torch", sources, re.M), "a chapter checks its NumPy code against PyTorch"
+    assert re.search(r"assert_close\(", sources), "a chapter asserts with cnnbook.check.assert_close"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
+def test_chapter_structure(path):
+    nb = read(path)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert markdown and markdown[0].lstrip().startswith("# "), "a chapter opens with one '# ' title"
+    titles = [line for text in markdown for line in text.splitlines() if re.match(r"^# ", line)]
+    assert len(titles) == 1, f"one '# ' title per notebook, found {titles}"
+    text = "\n".join(markdown)
+    assert re.search(r"learning objectives", text, re.I), "a chapter opens with learning objectives"
+    assert re.search(r"^## Summary", text, re.M), "a chapter ends with a '## Summary'"
+    assert re.search(r"[\u4e00-\u9fff]", text), "key terms carry their Chinese name at first use"
+    if (ROOT / "solutions" / path.name).exists():
+        assert f"../solutions/{path.name}" in text, "the chapter links to its exercises"
+
+
+def _literalincludes():
+    found = []
+    for path in EXECUTED + sorted(ROOT.glob("*.md")) + sorted(ROOT.glob("appendix/*.md")):
+        if path.suffix == ".ipynb":
+            texts = [c.source for c in read(path).cells if c.cell_type == "markdown"]
+        else:
+            texts = [path.read_text(encoding="utf-8")]
+        for text in texts:
+            for match in re.finditer(r"```\{literalinclude\}\s+(\S+)\s*\n((?::\w+:.*\n)*)", text):
+                options = dict(re.findall(r":(\w+):\s*(.*)", match.group(2)))
+                found.append((path, match.group(1), options.get("pyobject")))
+    return found
+
+
+def test_literalinclude_targets_exist():
+    for path, target, pyobject in _literalincludes():
+        file = (path.parent / target).resolve()
+        assert file.exists(), f"{path.name}: literalinclude target {target} does not exist"
+        if pyobject:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+            names = {node.name for node in ast.walk(tree)
+                     if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
+            assert pyobject.split(".")[-1] in names, f"{path.name}: {target} has no {pyobject}"
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    walk(toc.get("parts"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def test_every_toc_entry_exists():
+    for entry in _toc_files():
+        assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".md", ".ipynb")), f"_toc.yml: {entry} missing"
+
+
+def test_every_chapter_and_solution_is_in_the_toc():
+    listed = set(_toc_files())
+    for path in EXECUTED:
+        assert path.relative_to(ROOT).with_suffix("").as_posix() in listed, f"{path.name} is not in _toc.yml"
+
+
+def test_every_chapter_has_a_solution_notebook():
+    assert {p.name for p in CHAPTERS} == {p.name for p in SOLUTIONS}
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=ids(SOLUTIONS))
+def test_solution_notebook_follows_the_exercise_conventions(path):
+    found = exercises.list_exercises(read(path), name=path.name)
+    assert len(found) >= 3, "at least three exercises per chapter"
+    assert any(e.graded for e in found), "at least one auto-graded coding exercise"
+    assert any(not e.graded for e in found), "at least one conceptual exercise"
+    chapter = path.name[:2].lstrip("0")
+    for e in found:
+        assert e.id.split(".")[0] == chapter, f"exercise {e.id} in chapter {chapter}'s notebook"
+
+
+def test_exercises_are_in_sync_with_solutions():
+    problems = exercises.check(ROOT)
+    assert not problems, "\n".join(problems) + "\nrun `make exercises`"
+
+
+@pytest.mark.parametrize("path", STUDENT, ids=ids(STUDENT))
+def test_student_copies_hold_no_solutions_and_no_outputs(path):
+    nb = read(path)
+    for cell in nb.cells:
+        assert "BEGIN SOLUTION" not in cell.source
+        assert "solution" not in cell.metadata.get("tags", [])
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+
+
+def test_config_builds_offline_and_does_not_execute():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["execute"]["execute_notebooks"] == "off"
+    assert config["only_build_toc_files"] is True
+    assert "sphinx-mathjax-offline" in config["sphinx"]["extra_extensions"]
+
+
+def test_lock_pins_every_package_exactly():
+    lines = [line for line in (ROOT / "requirements.lock").read_text().splitlines() if line and not line.startswith("#")]
+    assert all(re.match(r"^[A-Za-z0-9_.\-\[\]]+==[^=\s]+$", line) for line in lines), "only exact == pins"
+    pins = dict(line.split("==") for line in lines)
+    assert pins.get("torch") == "2.13.0", "torch is pinned as 2.13.0 (not +cpu)"
+    assert pins.get("jupyter-book") == "1.0.4.post1"
+    assert "torchvision" not in pins
+    for required in ("numpy", "matplotlib", "nbval", "pytest", "pytest-xdist", "hypothesis", "tqdm",
+                     "scikit-learn", "scikit-image", "sphinx-mathjax-offline", "nbclient"):
+        assert required in pins, f"{required} missing from requirements.lock"
+
+
+def test_notebook_json_is_formatted_as_nbformat_writes_it():
+    for path in ALL:
+        text = path.read_text(encoding="utf-8")
+        assert text == nbformat.writes(read(path)) + "\n", f"{path.name}: write notebooks with nbformat"
+        json.loads(text)
