@@ -232,7 +232,8 @@ def make_student_notebook(nb, name: str = "notebook"):
             cell.outputs = []
             cell.execution_count = None
             cell.metadata.pop("execution", None)
-    student.metadata["cnnbook"] = {"edition": "student", "generated_by": "python -m cnnbook.exercises"}
+    student.metadata["cnnbook"] = {"edition": "student", "solution": Path(name).name,
+                                    "generated_by": "python -m cnnbook.exercises"}
     return student
 
 

@@ -1,0 +1,240 @@
+"""Auto-grade exercise notebooks.
+
+    python -m cnnbook.grade exercises/01_fully_connected.ipynb     # one submission
+    python -m cnnbook.grade submissions/ --csv grades.csv          # a folder of submissions
+
+A submission is run top to bottom in a fresh kernel. The check cells are taken from the solution
+notebook (matched by cell id, so editing an ``assert`` in a submission changes nothing; a deleted
+check cell is put back). An exercise earns its points when every one of its check cells runs
+without error. A broken cell only costs the exercise it belongs to: the run goes on, and a
+kernel that dies or a cell that runs out of time costs the exercises not yet graded. Exercises
+without a check cell (conceptual answers) are listed for a human reader and not counted in the
+automatic total. The last line printed for a notebook is ``total: EARNED / POSSIBLE``.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from cnnbook.exercises import Exercise, list_exercises
+
+__all__ = ["ExerciseResult", "GradeReport", "grade_notebook", "grade_path", "main"]
+
+BOOK_ROOT = Path(__file__).resolve().parents[1]
+CELL_TIMEOUT = 300
+
+
+@dataclass
+class ExerciseResult:
+    id: str
+    points: float
+    earned: float
+    status: str  # "ok", "failed", "manual", "not run"
+    detail: str = ""
+
+
+@dataclass
+class GradeReport:
+    path: Path
+    results: list[ExerciseResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def earned(self) -> float:
+        return sum(r.earned for r in self.results if r.status != "manual")
+
+    @property
+    def possible(self) -> float:
+        return sum(r.points for r in self.results if r.status != "manual")
+
+    def lines(self) -> list[str]:
+        out = [f"{self.path}"]
+        if self.error:
+            out.append(f"  note: {self.error}")
+        for r in self.results:
+            score = "manual" if r.status == "manual" else f"{_fmt(r.earned)}/{_fmt(r.points)}"
+            detail = f"  {r.detail}" if r.detail else ""
+            out.append(f"  Exercise {r.id:<6} {score:>7}  {r.status}{detail}")
+        manual = [r for r in self.results if r.status == "manual"]
+        if manual:
+            out.append(f"  to grade by hand: {', '.join(r.id for r in manual)} "
+                       f"({_fmt(sum(r.points for r in manual))} points)")
+        out.append(f"total: {_fmt(self.earned)} / {_fmt(self.possible)}")
+        return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def find_solution(submission, path: Path, solutions: Path) -> Path:
+    """The solution notebook a submission belongs to: from its metadata, else by file name."""
+    named = submission.metadata.get("cnnbook", {}).get("solution")
+    candidates = [solutions / named] if named else []
+    candidates += [s for s in sorted(solutions.glob("*.ipynb")) if path.name.endswith(s.name)]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"{path}: no solution notebook in {solutions} matches it "
+                            f"(name the submission ..._NN_slug.ipynb)")
+
+
+def _with_reference_checks(submission, reference, exercises: list[Exercise]):
+    """The cells to run: the submission's, with every check cell taken from the reference."""
+    nb = copy.deepcopy(submission)
+    checks = {reference.cells[i].id: reference.cells[i] for e in exercises for i in e.check_cells}
+    position = {cell.id: k for k, cell in enumerate(nb.cells)}
+    for cell in nb.cells:
+        if cell.get("id") in checks:
+            cell.source = checks[cell.id].source
+            cell.cell_type = "code"
+    # Put back deleted check cells, right after the nearest earlier reference cell still present.
+    for k, ref_cell in enumerate(reference.cells):
+        if ref_cell.id in checks and ref_cell.id not in {c.get("id") for c in nb.cells}:
+            anchor = next((position[reference.cells[j].id] for j in range(k - 1, -1, -1)
+                           if reference.cells[j].id in position), len(nb.cells) - 1)
+            restored = nbformat.v4.new_code_cell(ref_cell.source, id=ref_cell.id)
+            nb.cells.insert(anchor + 1, restored)
+            position = {cell.id: n for n, cell in enumerate(nb.cells)}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def _run(nb, cwd: Path, timeout: int) -> tuple[dict[str, str], str]:
+    """Run every code cell; return {cell id: error text} for the cells that failed, and a note."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            interrupt_on_timeout=True, record_timing=False,
+                            resources={"metadata": {"path": str(cwd)}})
+    note = ""
+    ran: set[str] = set()
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            try:
+                client.execute_cell(cell, index)
+                ran.add(cell.id)
+            except DeadKernelError:
+                note = f"the kernel died while running cell {index}; later cells were not run"
+                break
+            except Exception as error:  # a timeout the kernel did not survive, an interrupted run
+                note = f"cell {index} could not be run ({type(error).__name__}); later cells were not run"
+                break
+    failures = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.id not in ran:
+            failures[cell.id] = "not run"
+            continue
+        for output in cell.outputs:
+            if output.output_type == "error":
+                failures[cell.id] = f"{output.ename}: {output.evalue}".strip()[:200]
+                break
+    return failures, note
+
+
+def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
+                   timeout: int = CELL_TIMEOUT) -> GradeReport:
+    """Run one submission and score it exercise by exercise."""
+    path = Path(path)
+    solutions = Path(solutions) if solutions else BOOK_ROOT / "solutions"
+    report = GradeReport(path)
+    reference_path = None
+    try:
+        submission = nbformat.read(path, as_version=4)
+        reference_path = find_solution(submission, path, solutions)
+        reference = nbformat.read(reference_path, as_version=4)
+        exercises = list_exercises(reference, name=str(reference_path))
+    except Exception as error:
+        report.error = f"cannot grade: {type(error).__name__}: {error}"
+        if reference_path is not None:
+            try:
+                exercises = list_exercises(nbformat.read(reference_path, as_version=4))
+                report.results = [ExerciseResult(e.id, e.points, 0, "failed" if e.graded else "manual")
+                                  for e in exercises]
+            except Exception:
+                pass
+        return report
+    nb = _with_reference_checks(submission, reference, exercises)
+    failures, report.error = _run(nb, path.parent.resolve(), timeout)
+    for e in exercises:
+        if not e.graded:
+            report.results.append(ExerciseResult(e.id, e.points, 0, "manual"))
+            continue
+        check_ids = [reference.cells[i].id for i in e.check_cells]
+        problems = [failures[c] for c in check_ids if c in failures]
+        if not problems:
+            report.results.append(ExerciseResult(e.id, e.points, e.points, "ok"))
+        else:
+            status = "not run" if all(p == "not run" for p in problems) else "failed"
+            # Name the first error in the exercise (often the solution cell), not only its symptom.
+            first = next(failures[reference.cells[i].id] for i in e.cells
+                         if reference.cells[i].id in failures)
+            report.results.append(ExerciseResult(e.id, e.points, 0, status, first))
+    return report
+
+
+def grade_path(path: str | Path, **kwargs) -> list[GradeReport]:
+    """Grade one notebook, or every notebook in a folder (sorted by name)."""
+    path = Path(path)
+    if path.is_dir():
+        notebooks = sorted(p for p in path.glob("*.ipynb") if not p.name.startswith("."))
+        if not notebooks:
+            raise FileNotFoundError(f"{path}: no .ipynb files to grade")
+        return [grade_notebook(p, **kwargs) for p in notebooks]
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such notebook or folder")
+    return [grade_notebook(path, **kwargs)]
+
+
+def write_csv(reports: list[GradeReport], out: Path) -> None:
+    ids = sorted({r.id for report in reports for r in report.results},
+                 key=lambda s: tuple(int(p) for p in s.split(".")))
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["notebook", *[f"ex {i}" for i in ids], "earned", "possible", "note"])
+        for report in reports:
+            by_id = {r.id: ("manual" if r.status == "manual" else _fmt(r.earned)) for r in report.results}
+            writer.writerow([str(report.path), *[by_id.get(i, "") for i in ids],
+                             _fmt(report.earned), _fmt(report.possible), report.error])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnbook.grade",
+                                     description="Run exercise notebooks and print points per exercise.")
+    parser.add_argument("paths", nargs="+", type=Path, help="notebooks or folders of notebooks")
+    parser.add_argument("--solutions", type=Path, default=None,
+                        help="folder of solution notebooks (default: the book's solutions/)")
+    parser.add_argument("--csv", type=Path, default=None, help="also write one row per notebook to this CSV file")
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    reports = []
+    for path in args.paths:
+        try:
+            found = grade_path(path, solutions=args.solutions, timeout=args.timeout)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for report in found:
+            print("\n".join(report.lines()), flush=True)
+        reports += found
+    if args.csv:
+        write_csv(reports, args.csv)
+        print(f"wrote {args.csv} ({len(reports)} notebooks)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The auto-grader: full marks on a solution, zero on the untouched student copy, robust to
+broken submissions, tampered checks and folders of submissions."""
+import csv
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from cnnbook import exercises, grade
+
+
+def meta(id_, points, objective="An objective."):
+    return {"exercise": {"id": id_, "points": points, "difficulty": 1, "objective": objective}}
+
+
+def solution_notebook():
+    cells = [
+        new_markdown_cell("# Exercises"),
+        new_code_cell("import numpy as np\nrng = np.random.default_rng(0)"),
+        new_markdown_cell("**Exercise 9.1** Add.", metadata=meta("9.1", 2)),
+        new_code_cell("def add(a, b):\n    # BEGIN SOLUTION\n    return a + b\n    # END SOLUTION"),
+        new_code_cell("assert add(2, 3) == 5", metadata={"tags": ["check"]}),
+        new_markdown_cell("**Exercise 9.2** Multiply.", metadata=meta("9.2", 3)),
+        new_code_cell("def mul(a, b):\n    # BEGIN SOLUTION\n    return a * b\n    # END SOLUTION"),
+        new_code_cell("assert mul(2, 3) == 6", metadata={"tags": ["check"]}),
+        new_code_cell("assert mul(-1, 4) == -4", metadata={"tags": ["check"]}),
+        new_markdown_cell("**Exercise 9.3** Why?", metadata=meta("9.3", 1)),
+        new_markdown_cell("Because.", metadata={"tags": ["solution"]}),
+    ]
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})
+
+
+@pytest.fixture
+def book(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(solution_notebook(), tmp_path / "solutions" / "09_demo.ipynb")
+    exercises.generate(tmp_path)
+    return tmp_path
+
+
+def scores(report):
+    return {r.id: (r.earned, r.status) for r in report.results}
+
+
+def student_with(book, **answers):
+    """The student copy with some stubs replaced by the given function bodies."""
+    nb = nbformat.read(book / "exercises" / "09_demo.ipynb", as_version=4)
+    for name, body in answers.items():
+        for cell in nb.cells:
+            if cell.source.startswith(f"def {name}("):
+                cell.source = f"def {name}(a, b):\n    {body}"
+    return nb
+
+
+def test_solution_gets_full_marks(book):
+    report = grade.grade_notebook(book / "solutions" / "09_demo.ipynb", solutions=book / "solutions")
+    assert scores(report) == {"9.1": (2, "ok"), "9.2": (3, "ok"), "9.3": (0, "manual")}
+    assert report.lines()[-1] == "total: 5 / 5"
+
+
+def test_untouched_student_copy_gets_zero(book):
+    report = grade.grade_notebook(book / "exercises" / "09_demo.ipynb", solutions=book / "solutions")
+    assert (report.earned, report.possible) == (0, 5)
+    assert all(r.status in ("failed", "manual") for r in report.results)
+    assert "NotImplementedError" in report.results[0].detail
+
+
+def test_one_broken_exercise_does_not_cost_the_others(book, tmp_path):
+    nb = student_with(book, add="return a +* b", mul="return a * b")
+    nbformat.write(nb, tmp_path / "alice_09_demo.ipynb")
+    report = grade.grade_notebook(tmp_path / "alice_09_demo.ipynb", solutions=book / "solutions")
+    assert scores(report)["9.1"] == (0, "failed") and scores(report)["9.2"] == (3, "ok")
+    assert "SyntaxError" in report.results[0].detail
+
+
+def test_edited_check_cells_are_replaced_by_the_reference(book, tmp_path):
+    nb = student_with(book, add="return 0", mul="return a * b")
+    for cell in nb.cells:
+        if cell.source == "assert add(2, 3) == 5":
+            cell.source = "assert True"
+    nbformat.write(nb, tmp_path / "bob_09_demo.ipynb")
+    report = grade.grade_notebook(tmp_path / "bob_09_demo.ipynb", solutions=book / "solutions")
+    assert scores(report)["9.1"] == (0, "failed")
+
+
+def test_deleted_check_cells_are_put_back(book, tmp_path):
+    nb = student_with(book, add="return a + b", mul="return a + b")
+    nb.cells = [c for c in nb.cells if not c.source.startswith("assert mul")]
+    nbformat.write(nb, tmp_path / "carol_09_demo.ipynb")
+    report = grade.grade_notebook(tmp_path / "carol_09_demo.ipynb", solutions=book / "solutions")
+    assert scores(report) == {"9.1": (2, "ok"), "9.2": (0, "failed"), "9.3": (0, "manual")}
+
+
+def test_a_dead_kernel_costs_only_the_exercises_not_yet_graded(book, tmp_path):
+    nb = student_with(book, add="return a + b", mul="import os; os._exit(1)")
+    nb.cells.insert(7, new_code_cell("mul(1, 1)"))
+    nbformat.write(nb, tmp_path / "dave_09_demo.ipynb")
+    report = grade.grade_notebook(tmp_path / "dave_09_demo.ipynb", solutions=book / "solutions")
+    assert scores(report)["9.1"] == (2, "ok") and scores(report)["9.2"][0] == 0
+    assert "kernel died" in report.error
+
+
+def test_unreadable_submission_scores_zero_with_a_note(book, tmp_path):
+    (tmp_path / "eve_09_demo.ipynb").write_text("{not json")
+    report = grade.grade_notebook(tmp_path / "eve_09_demo.ipynb", solutions=book / "solutions")
+    assert report.earned == 0 and "cannot grade" in report.error
+
+
+def test_submission_matching_no_solution_is_reported(book, tmp_path):
+    nbformat.write(new_notebook(cells=[]), tmp_path / "unknown.ipynb")
+    report = grade.grade_notebook(tmp_path / "unknown.ipynb", solutions=book / "solutions")
+    assert "no solution notebook" in report.error and report.possible == 0
+
+
+def test_folder_of_submissions_to_csv(book, tmp_path, capsys):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nbformat.write(student_with(book, add="return a + b"), folder / "ann_09_demo.ipynb")
+    nbformat.write(student_with(book, add="return a + b", mul="return a * b"), folder / "ben_09_demo.ipynb")
+    out = tmp_path / "grades.csv"
+    assert grade.main([str(folder), "--solutions", str(book / "solutions"), "--csv", str(out)]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["notebook", "ex 9.1", "ex 9.2", "ex 9.3", "earned", "possible", "note"]
+    assert [r[1:6] for r in rows[1:]] == [["2", "0", "manual", "2", "5"], ["2", "3", "manual", "5", "5"]]
+    printed = capsys.readouterr().out
+    assert "total: 2 / 5" in printed and "total: 5 / 5" in printed
+
+
+def test_missing_path_is_a_clear_error(tmp_path, capsys):
+    assert grade.main([str(tmp_path / "nope.ipynb")]) == 2
+    assert "no such notebook" in capsys.readouterr().err
