@@ -15,3 +15,25 @@ def pytest_collect_file(file_path, parent):
         for collector in outcome.get_result() or []:
             if hasattr(collector, "compare_outputs"):
                 collector.compare_outputs = False
+
+
+# The suite fails rather than skips: a test that cannot run (a missing package, a missing file)
+# is a failure of the set-up, and CI must say so.
+_skipped = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped)} test(s) were skipped; the book's suite must run everything: "
+            + ", ".join(_skipped[:5]), red=True)
