@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["to_numpy", "assert_close", "max_abs_diff", "gradcheck"]
+__all__ = ["to_numpy", "assert_close", "max_abs_diff", "gradcheck", "compare_with_torch"]
 
 
 def to_numpy(a):
@@ -109,3 +109,106 @@ def gradcheck(f, x, dout=None, analytic=None, *, eps: float = 1e-6, rtol: float 
     if analytic is not None:
         assert_close(analytic, numeric, rtol=rtol, atol=atol, name=name)
     return numeric
+
+
+_DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
+
+
+class ComparisonReport(dict):
+    """``name -> largest absolute difference`` between the NumPy and PyTorch models, printable."""
+
+    def __str__(self):
+        width = max((len(k) for k in self), default=4)
+        return "\n".join(f"{k:<{width}}  {v:.3e}" for k, v in self.items())
+
+
+def compare_with_torch(np_model, torch_model, x, dout=None, *, rtol=None, atol=None):
+    """Run a ``cnnbook.nn`` model and its PyTorch twin on the same input and compare everything.
+
+    The PyTorch weights and buffers are first copied into the NumPy model
+    (``np_model.load_state_dict(torch_model.state_dict())``); then both run forward on ``x`` and
+    backward with the same ``dout``, each in its own current mode (``train()``/``eval()`` must
+    agree). Parameter gradients are reset on both models first. Dropout masks cannot match, so
+    compare models with dropout in evaluation mode.
+
+    Parameters
+    ----------
+    np_model : cnnbook.nn.Module
+    torch_model : torch.nn.Module
+        Same layer list, so the ``state_dict`` keys agree.
+    x : ndarray or torch.Tensor
+        The input; converted to the dtype of ``torch_model``'s parameters.
+    dout : ndarray, optional
+        Upstream gradient of the output. Default: standard normal with a fixed seed.
+    rtol, atol : float, optional
+        Default by dtype: 1e-10 for float64, 1e-5 for float32.
+
+    Returns
+    -------
+    report : ComparisonReport
+        ``{"output": d, "grad x": d, "grad <param>": d, ..., "buffer <name>": d}`` where ``d`` is
+        the largest absolute difference.
+
+    Raises
+    ------
+    AssertionError
+        Naming the worst entry, if any entry exceeds ``atol + rtol * |torch value|``.
+    """
+    import torch  # imported here so that importing cnnbook.check stays light
+
+    if bool(np_model.training) != bool(torch_model.training):
+        raise ValueError(f"np_model, torch_model: expected the same mode, got np_model.training="
+                         f"{np_model.training}, torch_model.training={torch_model.training}")
+    params = list(torch_model.parameters())
+    tdtype = params[0].dtype if params else torch.float64
+    np_dtype = np.dtype(str(tdtype).replace("torch.", ""))
+    tol = _DEFAULT_TOL.get(np_dtype, 1e-5)
+    rtol = tol if rtol is None else rtol
+    atol = tol if atol is None else atol
+
+    np_model.load_state_dict(torch_model.state_dict())
+    np_model.zero_grad()
+    torch_model.zero_grad(set_to_none=True)
+
+    x_np = np.array(to_numpy(x), dtype=np_dtype, copy=True)
+    x_t = torch.tensor(x_np, requires_grad=True)
+    out_t = torch_model(x_t)
+    out_np = np_model(x_np.copy())
+    if dout is None:
+        dout = np.random.default_rng(0).standard_normal(tuple(out_t.shape))
+    dout = np.asarray(to_numpy(dout), dtype=np_dtype)
+    out_t.backward(torch.tensor(dout))
+    dx_np = np_model.backward(dout.copy())
+
+    pairs = [("output", out_np, out_t), ("grad x", dx_np, x_t.grad)]
+    np_params = dict(np_model.named_parameters())
+    for name, p in torch_model.named_parameters():
+        if name not in np_params:
+            raise ValueError(f"np_model: has no parameter {name!r} (the torch model has)")
+        g_np, g_t = np_params[name].grad, p.grad
+        if g_np is None or g_t is None:
+            if (g_np is None) != (g_t is None):
+                raise AssertionError(f"grad {name}: None in {'NumPy' if g_np is None else 'torch'} model only")
+            continue
+        pairs.append((f"grad {name}", g_np, g_t))
+    np_buffers = dict(np_model.named_buffers())
+    for name, b in torch_model.named_buffers():
+        pairs.append((f"buffer {name}", np_buffers.get(name), b))
+
+    report, worst, worst_excess = ComparisonReport(), None, 0.0
+    for name, a, b in pairs:
+        if a is None:
+            raise ValueError(f"np_model: has no buffer {name[len('buffer '):]!r} (the torch model has)")
+        a, b = to_numpy(a).astype(np.float64), to_numpy(b).astype(np.float64)
+        if a.shape != b.shape:
+            raise AssertionError(f"{name}: shape mismatch: NumPy {a.shape}, torch {b.shape}")
+        diff = np.abs(a - b)
+        report[name] = float(diff.max()) if diff.size else 0.0
+        if diff.size:
+            excess = float(np.max(diff / (atol + rtol * np.abs(b))))
+            if excess > 1 and excess > worst_excess:
+                worst, worst_excess = name, excess
+    if worst is not None:
+        raise AssertionError(f"{worst}: NumPy and torch differ by {report[worst]:.3e} (> atol={atol:g} + "
+                             f"rtol={rtol:g} * |torch|, {worst_excess:.3g}x the tolerance)\n{report}")
+    return report

@@ -1,0 +1,786 @@
+"""Layers of the NumPy engine, with the constructor arguments and parameter names of ``torch.nn``.
+
+A layer's ``forward(x)`` (or ``layer(x)``) computes the output and caches what the backward pass
+needs; ``backward(dout)`` returns ``dx`` and ADDS the parameter gradients to ``p.grad`` (as
+``loss.backward()`` does in PyTorch). Parameter and buffer names, and so the keys of
+``state_dict()``, are those of the PyTorch twin built from the same layer list, so weights copy
+across with ``np_model.load_state_dict(torch_model.state_dict())``.
+
+Initialisation follows PyTorch's defaults: weights and biases of ``Linear``, ``Conv2d`` and
+``ConvTranspose2d`` are drawn from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (what
+``kaiming_uniform_(a=sqrt(5))`` amounts to), batch norm starts at weight 1 and bias 0. The draws
+come from the ``rng`` argument (a ``numpy.random.Generator``); ``rng=None`` uses a fresh,
+unseeded generator, so pass ``rng=np.random.default_rng(seed)`` for reproducible weights.
+
+Limitation: a layer caches ONE forward pass, so a layer object used twice in a network (weight
+sharing) must not be called twice before its backward.
+
+This module imports NumPy only.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from cnnbook import functional as F
+from cnnbook.check import to_numpy
+
+__all__ = [
+    "Parameter", "Module", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "Sigmoid",
+    "Tanh", "Flatten", "Dropout", "Identity", "Sequential", "Residual",
+]
+
+
+# =============================================================================================
+# Parameters and the Module base class
+# =============================================================================================
+class Parameter:
+    """A trainable array: ``data`` holds the values, ``grad`` the accumulated gradient (or None).
+
+    ``grad`` starts as None, as in PyTorch; ``backward`` creates or adds to it and
+    ``zero_grad()`` resets it to None.
+    """
+
+    def __init__(self, data):
+        self.data = np.asarray(data)
+        self.grad = None
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def accumulate(self, g):
+        """Add ``g`` to ``grad`` (creating it on the first call)."""
+        g = np.asarray(g, dtype=self.data.dtype)
+        self.grad = g.copy() if self.grad is None else self.grad + g
+
+    def __repr__(self):
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class of every layer: registration of parameters, buffers and sub-modules, modes,
+    ``state_dict`` and the ``forward``/``backward`` protocol.
+
+    Subclasses implement ``forward(x)`` and ``backward(dout)``. Assigning a :class:`Parameter`
+    or a :class:`Module` to an attribute registers it, in order; buffers (running statistics)
+    are registered with :meth:`register_buffer`.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_cache", None)
+
+    # --- registration --------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            self._buffers[name] = None if value is None else np.asarray(value)
+            return
+        for d in (self._parameters, self._buffers, self._modules):
+            d.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):   # called only when normal lookup fails
+        for d in ("_parameters", "_buffers", "_modules"):
+            table = self.__dict__.get(d, {})
+            if name in table:
+                return table[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def register_buffer(self, name, value):
+        """Register a non-trainable array (e.g. ``running_mean``) saved in ``state_dict``."""
+        self._buffers[name] = None if value is None else np.asarray(value)
+
+    # --- forward / backward --------------------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def _cached(self):
+        """The forward cache, or a clear error if ``backward`` comes before ``forward``."""
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward: run "
+                               f"forward(x) first (it caches what backward needs)")
+        return self._cache
+
+    # --- traversal -----------------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        """Yield ``(name, module)`` for this module and all sub-modules, depth first."""
+        yield prefix, self
+        for name, m in self._modules.items():
+            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self, prefix=""):
+        """Yield ``(dotted_name, Parameter)`` recursively, names as in PyTorch (``"0.weight"``)."""
+        for mod_name, m in self.named_modules(prefix):
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self):
+        """Yield every :class:`Parameter`, in the order of :meth:`named_parameters`."""
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self, prefix=""):
+        """Yield ``(dotted_name, array)`` for the buffers (running statistics) recursively."""
+        for mod_name, m in self.named_modules(prefix):
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def zero_grad(self):
+        """Reset every parameter gradient to None (PyTorch's default ``set_to_none=True``)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode=True):
+        """Switch this module and its sub-modules to training mode (or evaluation if ``mode`` is False)."""
+        for _, m in self.named_modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode: batch norm uses running statistics, dropout is off."""
+        return self.train(False)
+
+    # --- state_dict ------------------------------------------------------------------------------
+    def state_dict(self):
+        """Return an ordered dict name -> array COPY of every parameter and buffer.
+
+        The keys are those of the PyTorch twin (``"0.weight"``, ``"1.running_mean"``,
+        ``"1.num_batches_tracked"``, ...). Unlike PyTorch, the arrays are copies.
+        """
+        out = OrderedDict()
+        for mod_name, m in self.named_modules():
+            for table in (m._parameters, m._buffers):
+                for name, v in table.items():
+                    if v is not None:
+                        arr = v.data if isinstance(v, Parameter) else v
+                        out[f"{mod_name}.{name}" if mod_name else name] = np.array(arr, copy=True)
+        return out
+
+    def _state_slots(self):
+        """name -> (owning module, table, key) for every entry of the state dict."""
+        slots = OrderedDict()
+        for mod_name, m in self.named_modules():
+            for table in (m._parameters, m._buffers):
+                for name, v in table.items():
+                    if v is not None:
+                        slots[f"{mod_name}.{name}" if mod_name else name] = (table, name)
+        return slots
+
+    def load_state_dict(self, state_dict):
+        """Copy values from ``state_dict`` (NumPy arrays or torch tensors) into this module.
+
+        Strict, as in PyTorch: missing keys, unexpected keys and shape mismatches raise one
+        ``ValueError`` listing all of them. Values are cast to this module's dtypes and written
+        in place.
+        """
+        slots = self._state_slots()
+        given = {k: to_numpy(v) for k, v in state_dict.items()}
+        missing = [k for k in slots if k not in given]
+        unexpected = [k for k in given if k not in slots]
+        mismatched = []
+        for k, (table, name) in slots.items():
+            if k in given:
+                current = table[name].data if isinstance(table[name], Parameter) else table[name]
+                if given[k].shape != current.shape:
+                    mismatched.append(f"{k}: expected shape {current.shape}, got {given[k].shape}")
+        if missing or unexpected or mismatched:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            if mismatched:
+                parts.append("shape mismatches: " + "; ".join(mismatched))
+            raise ValueError(f"state_dict: error(s) loading into {type(self).__name__}: " + ", ".join(parts))
+        for k, (table, name) in slots.items():
+            current = table[name].data if isinstance(table[name], Parameter) else table[name]
+            current[...] = given[k].astype(current.dtype, copy=False)
+        return self
+
+    # --- printing --------------------------------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not self._modules:
+            return head + ")"
+        lines = [head]
+        for name, m in self._modules.items():
+            child = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        return "\n".join(lines) + "\n)"
+
+
+def _uniform(rng, bound, shape, dtype):
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _check_padding_mode(padding_mode):
+    if padding_mode != "zeros":
+        raise ValueError(f"padding_mode: only 'zeros' is implemented, got {padding_mode!r}")
+
+
+# =============================================================================================
+# Dense layers and activations
+# =============================================================================================
+class Linear(Module):
+    """Fully connected layer ``y = x @ weight.T + bias``, as ``torch.nn.Linear``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    rng : numpy.random.Generator, optional
+        Source of the initial weights (``None``: a fresh, unseeded generator).
+    dtype : numpy dtype
+        ``np.float64`` (default) or ``np.float32``.
+
+    Shapes: x (N, *, in_features) -> out (N, *, out_features).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, *, rng=None, dtype=np.float64):
+        super().__init__()
+        rng = np.random.default_rng() if rng is None else rng
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
+        self.weight = Parameter(_uniform(rng, bound, (out_features, in_features), dtype))
+        self.bias = Parameter(_uniform(rng, bound, (out_features,), dtype)) if bias else None
+
+    def forward(self, x):
+        self._cache = x
+        return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
+
+    def backward(self, dout):
+        x = self._cached()
+        dx, dweight, dbias = F.linear_backward(dout, x, self.weight.data)
+        self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class _Activation(Module):
+    """An elementwise activation: ``forward = _f(x)``, ``backward = _df(dout, x)``."""
+
+    def forward(self, x):
+        self._cache = x
+        return type(self)._f(x)
+
+    def backward(self, dout):
+        return type(self)._df(dout, self._cached())
+
+
+class ReLU(_Activation):
+    """``max(x, 0)`` elementwise, as ``torch.nn.ReLU``."""
+    _f, _df = F.relu, F.relu_backward
+
+
+class _SaturatingActivation(Module):
+    """An activation whose gradient is cheapest from its output: caches ``x`` and ``out``."""
+
+    def forward(self, x):
+        out = type(self)._f(x)
+        self._cache = (x, out)
+        return out
+
+    def backward(self, dout):
+        x, out = self._cached()
+        return type(self)._df(dout, x, out=out)
+
+
+class Sigmoid(_SaturatingActivation):
+    """``1 / (1 + exp(-x))`` elementwise, as ``torch.nn.Sigmoid``."""
+    _f, _df = F.sigmoid, F.sigmoid_backward
+
+
+class Tanh(_SaturatingActivation):
+    """``tanh(x)`` elementwise, as ``torch.nn.Tanh``."""
+    _f, _df = F.tanh, F.tanh_backward
+
+
+class Identity(Module):
+    """Returns its input unchanged, as ``torch.nn.Identity``."""
+
+    def forward(self, x):
+        self._cache = True
+        return x
+
+    def backward(self, dout):
+        self._cached()
+        return dout
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim``, as ``torch.nn.Flatten`` (default: (N, C, H, W) -> (N, C*H*W))."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        self._cache = np.shape(x)
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def backward(self, dout):
+        return F.flatten_backward(dout, self._cached())
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Inverted dropout, as ``torch.nn.Dropout``; the identity in evaluation mode.
+
+    Parameters
+    ----------
+    p : float in [0, 1]
+        Probability of zeroing an element.
+    rng : numpy.random.Generator, optional
+        Source of the masks (``None``: a fresh, unseeded generator).
+    """
+
+    def __init__(self, p=0.5, inplace=False, *, rng=None):
+        super().__init__()
+        if inplace:
+            raise ValueError("inplace: only inplace=False is implemented (the NumPy engine keeps x intact)")
+        self.p = F._check_p(p)
+        self.rng = np.random.default_rng() if rng is None else rng
+
+    def forward(self, x):
+        out, mask = F.dropout(x, self.p, self.training, self.rng, return_mask=True)
+        self._cache = (mask,)          # mask is None in evaluation mode
+        return out
+
+    def backward(self, dout):
+        (mask,) = self._cached()
+        return F.dropout_backward(dout, mask, self.p)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace=False"
+
+
+# =============================================================================================
+# Batch normalisation
+# =============================================================================================
+class _BatchNorm(Module):
+    _expected_ndim = (4,)
+    _expected_text = "(N, C, H, W)"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 *, bias=True, dtype=np.float64):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats, self.use_bias = affine, track_running_stats, bias
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype)) if bias else None
+        else:
+            self.weight = self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def _check_input(self, x):
+        x = np.asarray(x)
+        if x.ndim not in self._expected_ndim:
+            raise ValueError(f"x: {type(self).__name__} expects shape {self._expected_text}, got {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"x: expected {self.num_features} channels (axis 1), got shape {x.shape}")
+        return x
+
+    def _use_batch_stats(self):
+        return self.training or self.running_mean is None
+
+    def forward(self, x):
+        x = self._check_input(x)
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if momentum is None:            # cumulative moving average, as in PyTorch
+                momentum = 1.0 / float(self.num_batches_tracked)
+        batch = self._use_batch_stats()
+        weight = None if self.weight is None else self.weight.data
+        bias = None if self.bias is None else self.bias.data
+        # running stats are None without track_running_stats; in training they are updated in place
+        out = F.batch_norm(x, self.running_mean, self.running_var, weight, bias, training=batch,
+                           momentum=momentum, eps=self.eps)
+        # evaluation backward needs the running statistics as they were during this forward
+        stats = None if batch else (self.running_mean.copy(), self.running_var.copy())
+        self._cache = (x, batch, stats)
+        return out
+
+    def backward(self, dout):
+        x, batch, stats = self._cached()
+        weight = None if self.weight is None else self.weight.data
+        if batch:
+            dx, dweight, dbias = F.batch_norm_backward(dout, x, weight, self.eps)
+        else:
+            dx, dweight, dbias = F.batch_norm_backward(dout, x, weight, self.eps, training=False,
+                                                       running_mean=stats[0], running_var=stats[1])
+        if self.weight is not None:
+            self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.use_bias}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over (N, H, W) for each channel, as ``torch.nn.BatchNorm2d``.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels.
+    eps : float
+    momentum : float or None
+        Weight of the new batch statistic in the running averages (None: cumulative average).
+    affine : bool
+        Learn a per-channel ``weight`` (init 1) and ``bias`` (init 0).
+    bias : bool, keyword-only
+        With ``affine``, also learn the shift ``bias`` (PyTorch 2.13's keyword-only ``bias``).
+    track_running_stats : bool
+        Keep ``running_mean``, ``running_var`` and ``num_batches_tracked`` buffers; without them
+        batch statistics are used in evaluation mode too.
+    dtype : numpy dtype, keyword-only
+
+    Shapes: x (N, C, H, W) -> out (N, C, H, W).
+    """
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs, as ``torch.nn.BatchNorm1d``."""
+    _expected_ndim = (2, 3)
+    _expected_text = "(N, C) or (N, C, L)"
+
+
+# =============================================================================================
+# Convolution and pooling (wrapping the functional ops)
+# =============================================================================================
+class Conv2d(Module):
+    """2-D convolution (cross-correlation), as ``torch.nn.Conv2d``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, dilation : int or (int, int)
+    padding : int, (int, int), 'same' or 'valid'
+    groups : int
+    bias : bool
+    padding_mode : 'zeros'
+        The only mode implemented (PyTorch also has 'reflect', 'replicate', 'circular').
+    rng : numpy.random.Generator, optional, keyword-only
+        Source of the initial weights (``None``: a fresh, unseeded generator).
+    dtype : numpy dtype, keyword-only
+
+    Shapes: x (N, C_in, H, W) -> out (N, C_out, H_out, W_out); weight
+    (C_out, C_in // groups, kH, kW); bias (C_out,).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", *, rng=None, dtype=np.float64):
+        super().__init__()
+        _check_padding_mode(padding_mode)
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if v % groups:
+                raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
+        rng = np.random.default_rng() if rng is None else rng
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.dilation, self.groups = _pair(dilation), groups
+        kH, kW = self.kernel_size
+        fan_in = in_channels // groups * kH * kW
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        self.weight = Parameter(_uniform(rng, bound, (out_channels, in_channels // groups, kH, kW), dtype))
+        self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
+
+    def _kwargs(self):
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
+
+    def forward(self, x):
+        self._cache = x
+        return F.conv2d(x, self.weight.data, None if self.bias is None else self.bias.data, **self._kwargs())
+
+    def backward(self, dout):
+        x = self._cached()
+        dx, dweight, dbias = F.conv2d_backward(dout, x, self.weight.data, **self._kwargs())
+        self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class ConvTranspose2d(Module):
+    """Transposed 2-D convolution, as ``torch.nn.ConvTranspose2d``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, padding, output_padding, dilation : int or (int, int)
+    groups : int
+    bias : bool
+    rng : numpy.random.Generator, optional, keyword-only
+    dtype : numpy dtype, keyword-only
+
+    Shapes: x (N, C_in, H, W) -> out (N, C_out, H_out, W_out); weight
+    (C_in, C_out // groups, kH, kW) (note the order, as in PyTorch); bias (C_out,).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", *, rng=None, dtype=np.float64):
+        super().__init__()
+        _check_padding_mode(padding_mode)
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if v % groups:
+                raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
+        rng = np.random.default_rng() if rng is None else rng
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.dilation, self.groups = _pair(dilation), groups
+        kH, kW = self.kernel_size
+        fan_in = out_channels // groups * kH * kW     # PyTorch uses weight.size(1) * kH * kW
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        self.weight = Parameter(_uniform(rng, bound, (in_channels, out_channels // groups, kH, kW), dtype))
+        self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
+
+    def _kwargs(self):
+        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
+                    groups=self.groups, dilation=self.dilation)
+
+    def forward(self, x):
+        self._cache = x
+        return F.conv_transpose2d(x, self.weight.data, None if self.bias is None else self.bias.data,
+                                  **self._kwargs())
+
+    def backward(self, dout):
+        x = self._cached()
+        dx, dweight, dbias = F.conv_transpose2d_backward(dout, x, self.weight.data, **self._kwargs())
+        self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.output_padding != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class MaxPool2d(Module):
+    """Max pooling, as ``torch.nn.MaxPool2d`` (``stride=None`` means ``stride = kernel_size``).
+
+    With ``return_indices=True`` the forward pass returns ``(out, indices)`` as in PyTorch.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
+
+    def _kwargs(self):
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, ceil_mode=self.ceil_mode)
+
+    def forward(self, x):
+        self._cache = x
+        if self.return_indices:
+            return F.max_pool2d(x, self.kernel_size, **self._kwargs(), return_indices=True)
+        return F.max_pool2d(x, self.kernel_size, **self._kwargs())
+
+    def backward(self, dout):
+        return F.max_pool2d_backward(dout, self._cached(), self.kernel_size, **self._kwargs())
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """Average pooling, as ``torch.nn.AvgPool2d`` (``stride=None`` means ``stride = kernel_size``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+    def _kwargs(self):
+        return dict(stride=self.stride, padding=self.padding, ceil_mode=self.ceil_mode,
+                    count_include_pad=self.count_include_pad, divisor_override=self.divisor_override)
+
+    def forward(self, x):
+        self._cache = x
+        return F.avg_pool2d(x, self.kernel_size, **self._kwargs())
+
+    def backward(self, dout):
+        return F.avg_pool2d_backward(dout, self._cached(), self.kernel_size, **self._kwargs())
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveAvgPool2d``."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        self._cache = x
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def backward(self, dout):
+        return F.adaptive_avg_pool2d_backward(dout, self._cached(), self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
+    """Max pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveMaxPool2d``."""
+
+    def forward(self, x):
+        self._cache = x
+        return F.adaptive_max_pool2d(x, self.output_size)
+
+    def backward(self, dout):
+        return F.adaptive_max_pool2d_backward(dout, self._cached(), self.output_size)
+
+
+# =============================================================================================
+# Containers
+# =============================================================================================
+class Sequential(Module):
+    """Layers applied in order, as ``torch.nn.Sequential``; parameters named ``"0.weight"``, ...
+
+    ``backward`` runs the layers' backward passes in reverse order. Supports ``len``, indexing
+    (an int gives the layer, a slice a new ``Sequential`` sharing the layers) and iteration.
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"layers: expected cnnbook.nn.Module instances, got {type(layer).__name__} "
+                                f"at position {i}")
+            self._modules[str(i)] = layer
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, i):
+        layers = list(self._modules.values())
+        if isinstance(i, slice):
+            return Sequential(*layers[i])
+        return layers[i]
+
+    def forward(self, x):
+        self._cache = True
+        for layer in self:
+            x = layer(x)
+        return x
+
+    def backward(self, dout):
+        self._cached()
+        for layer in reversed(list(self)):
+            dout = layer.backward(dout)
+        return dout
+
+
+class Residual(Module):
+    """``body(x) + shortcut(x)``: a residual connection; ``shortcut=None`` is the identity.
+
+    Keys are ``"body.<...>"`` and ``"shortcut.<...>"`` (e.g. ``"body.0.weight"``), so the PyTorch
+    twin must name its two branches ``body`` and ``shortcut``. A ResNet block's final ReLU comes
+    after the sum: ``Sequential(Residual(body, shortcut), ReLU())``.
+    """
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        self._cache = True
+        out = self.body(x)
+        return out + (x if self.shortcut is None else self.shortcut(x))
+
+    def backward(self, dout):
+        self._cached()
+        dx = self.body.backward(dout)
+        return dx + (dout if self.shortcut is None else self.shortcut.backward(dout))

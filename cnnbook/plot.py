@@ -1,0 +1,366 @@
+"""The book's figures: image grids, weight matrices, training curves, bar charts, connectivity.
+
+Every helper builds a new Matplotlib figure sized for a book page (at most 9 inches wide,
+100 dpi), sets titles and axis labels, and returns the :class:`~matplotlib.figure.Figure`; the
+caller shows it (``plt.show()`` in a notebook) or saves it. Figure text is ASCII/Latin only,
+so no CJK font is needed.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+__all__ = [
+    "PAGE_WIDTH",
+    "DPI",
+    "show_images",
+    "plot_matrices",
+    "plot_curves",
+    "plot_bars",
+    "plot_param_counts",
+    "plot_connectivity",
+]
+
+#: Width of a full-page figure, in inches.
+PAGE_WIDTH = 9.0
+#: Resolution of every figure (keeps notebooks small).
+DPI = 100
+
+
+def _to_images(images) -> list[np.ndarray]:
+    """A list of 2-D (grey) or (H, W, 3) (colour) arrays from many input layouts."""
+    if isinstance(images, np.ndarray) or hasattr(images, "detach"):
+        arr = np.asarray(images.detach().cpu().numpy() if hasattr(images, "detach") else images)
+        if arr.ndim == 2:
+            arr = arr[None]
+        if arr.ndim == 4:                      # (N, C, H, W)
+            if arr.shape[1] == 1:
+                arr = arr[:, 0]
+            elif arr.shape[1] == 3:
+                arr = arr.transpose(0, 2, 3, 1)
+            else:
+                raise ValueError(f"images: expected 1 or 3 channels in (N, C, H, W), got shape {arr.shape}")
+        if arr.ndim not in (3, 4):
+            raise ValueError(f"images: expected shape (H, W), (N, H, W) or (N, C, H, W), got {arr.shape}")
+        return list(arr)
+    out = []
+    for i, im in enumerate(images):
+        im = np.asarray(im)
+        if im.ndim == 3 and im.shape[0] in (1, 3) and im.shape[-1] not in (1, 3):
+            im = im[0] if im.shape[0] == 1 else im.transpose(1, 2, 0)
+        if im.ndim == 3 and im.shape[-1] == 1:
+            im = im[..., 0]
+        if im.ndim not in (2, 3):
+            raise ValueError(f"images[{i}]: expected a 2-D or (H, W, 3) image, got shape {im.shape}")
+        out.append(im)
+    return out
+
+
+def _grid(n: int, ncols: int, cell: float, extra_height: float = 0.0, row_padding: float = 0.0):
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    width = min(PAGE_WIDTH, cell * ncols)
+    height = (width / ncols + row_padding) * nrows + extra_height
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), dpi=DPI, squeeze=False)
+    return fig, axes.ravel()
+
+
+def show_images(images, titles: Sequence[str] | None = None, *, ncols: int = 8, cmap: str = "gray",
+                vmin: float | None = 0.0, vmax: float | None = 1.0, suptitle: str | None = None,
+                boxes: Sequence | None = None, cell: float = 1.2):
+    """A grid of images without axis ticks, one title per image.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W), (N, 1, H, W), (N, 3, H, W) or (H, W); or a list of images
+    titles : sequence of str, optional
+        One per image.
+    ncols : int, default 8
+        Images per row.
+    cmap : str, default "gray"
+        Colour map for single-channel images.
+    vmin, vmax : float or None, default 0 and 1
+        Grey-level range; ``None`` scales each image to its own range.
+    suptitle : str, optional
+        Title above the whole grid.
+    boxes : sequence, optional
+        One entry per image, ``None`` or ``(row, col, height, width)``: a red rectangle drawn
+        around that region (e.g. where a pattern is).
+    cell : float, default 1.2
+        Size of one image in inches (the figure is capped at the page width).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Exactly ``N`` axes.
+    """
+    ims = _to_images(images)
+    n = len(ims)
+    if n == 0:
+        raise ValueError("images: nothing to show")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles: expected {n} titles (one per image), got {len(titles)}")
+    if boxes is not None and len(boxes) != n:
+        raise ValueError(f"boxes: expected {n} entries (one per image), got {len(boxes)}")
+    fig, axes = _grid(n, ncols, cell, extra_height=0.3 if suptitle else 0.0,
+                      row_padding=0.3 if titles is not None else 0.0)
+    for i, ax in enumerate(axes):
+        if i >= n:
+            fig.delaxes(ax)
+            continue
+        ax.imshow(ims[i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+        if boxes is not None and boxes[i] is not None:
+            r, c, h, w = boxes[i]
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, edgecolor="red", linewidth=1.5))
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_matrices(matrices, titles: Sequence[str], *, xlabel: str = "input index",
+                  ylabel: str = "output index", suptitle: str | None = None, cmap: str = "RdBu_r"):
+    """Heat maps of 2-D arrays side by side, zero drawn white, one shared symmetric colour scale.
+
+    Good for weight matrices: the sparsity of a locally connected layer and the repeated
+    diagonals of a convolution are visible at a glance.
+
+    Parameters
+    ----------
+    matrices : sequence of ndarray, each of shape (M, N)
+        With ``sharey``, all of them should have the same number of rows ``M``.
+    titles : sequence of str
+        One per matrix.
+    xlabel, ylabel : str
+        Axis labels: ``xlabel`` under every panel, ``ylabel`` on the first (the y axis is shared).
+    suptitle : str, optional
+    cmap : str, default "RdBu_r"
+        A diverging colour map.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per matrix plus one colour bar.
+    """
+    mats = [np.asarray(m, dtype=np.float64) for m in matrices]
+    if not mats or any(m.ndim != 2 for m in mats):
+        raise ValueError(f"matrices: expected a non-empty sequence of 2-D arrays, got shapes "
+                         f"{[m.shape for m in mats]}")
+    if len(titles) != len(mats):
+        raise ValueError(f"titles: expected {len(mats)} titles, got {len(titles)}")
+    limit = max(float(np.max(np.abs(m))) for m in mats) or 1.0
+    n = len(mats)
+    fig, axes = plt.subplots(1, n, figsize=(min(PAGE_WIDTH, 3.2 * n), 3.2), dpi=DPI, squeeze=False,
+                             sharey=True)
+    for ax, m, title in zip(axes[0], mats, titles):
+        image = ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest", aspect="auto")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xlabel)
+    axes[0, 0].set_ylabel(ylabel)
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="weight")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+_LABELS = {
+    "train_acc": "training accuracy", "test_acc": "test accuracy", "val_acc": "validation accuracy",
+    "train_loss": "training loss", "test_loss": "test loss", "val_loss": "validation loss",
+    "loss": "loss", "acc": "accuracy",
+}
+
+
+def plot_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], *, keys: Sequence[str] | None = None,
+                xlabel: str = "epoch", ylabels: Mapping[str, str] | None = None, title: str | None = None,
+                styles: Mapping[str, Mapping] | None = None, x_start: int = 1):
+    """Training curves: one panel per metric, one line per run.
+
+    Parameters
+    ----------
+    histories : mapping run name -> mapping metric -> sequence of floats
+        E.g. ``{"MLP": {"train_acc": [...], "test_acc": [...]}, "CNN": {...}}``.
+    keys : sequence of str, optional
+        Which metrics to plot, one panel each (default: the metrics of the first run).
+    xlabel : str, default "epoch"
+    ylabels : mapping metric -> str, optional
+        Panel titles and y labels; defaults spell out e.g. ``"test_acc"`` as "test accuracy".
+    title : str, optional
+        Title above all panels.
+    styles : mapping run name -> keyword arguments for ``Axes.plot``, optional
+        E.g. ``{"MLP, shuffled": {"linestyle": "--"}}``.
+    x_start : int, default 1
+        x value of the first point (epochs count from 1).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per metric.
+    """
+    if not histories:
+        raise ValueError("histories: expected at least one run")
+    if keys is None:
+        keys = list(next(iter(histories.values())).keys())
+    if not keys:
+        raise ValueError("keys: nothing to plot")
+    names = {**_LABELS, **(ylabels or {})}
+    n = len(keys)
+    fig, axes = plt.subplots(1, n, figsize=(min(PAGE_WIDTH, max(6.0, 4.2 * n)), 3.2), dpi=DPI, squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for run, history in histories.items():
+            if key not in history:
+                raise ValueError(f"histories[{run!r}]: no metric {key!r} (has {sorted(history)})")
+            values = np.asarray(history[key], dtype=np.float64)
+            ax.plot(np.arange(x_start, x_start + len(values)), values, label=run,
+                    **((styles or {}).get(run, {})))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(names.get(key, key))
+        ax.set_title(names.get(key, key))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(values: Mapping, *, ylabel: str, title: str, log: bool = False, fmt: str = "{:.3g}",
+              ylim: tuple[float, float] | None = None):
+    """A bar chart, optionally grouped, with each bar's value written on top.
+
+    Parameters
+    ----------
+    values : mapping label -> number, or mapping group -> mapping series -> number
+        The second form draws one group of bars per key, one colour per series
+        (e.g. ``{"MLP": {"original": 0.95, "shuffled": 0.95}, "CNN": {...}}``).
+    ylabel, title : str
+    log : bool, default False
+        Logarithmic y axis (for counts spanning many orders of magnitude).
+    fmt : str, default "{:.3g}"
+        Format of the numbers written on the bars.
+    ylim : (low, high), optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes.
+    """
+    if not values:
+        raise ValueError("values: expected at least one bar")
+    grouped = all(isinstance(v, Mapping) for v in values.values())
+    groups = list(values)
+    series = list(next(iter(values.values()))) if grouped else [None]
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH, 1.6 + 1.3 * len(groups) * max(1, len(series) * 0.7)), 3.4),
+                           dpi=DPI)
+    for s, name in enumerate(series):
+        heights = [float(values[g][name]) if grouped else float(values[g]) for g in groups]
+        xs = np.arange(len(groups)) + (s - (len(series) - 1) / 2) * width
+        bars = ax.bar(xs, heights, width=width * 0.95, label=name if grouped else None)
+        for bar, h in zip(bars, heights):
+            ax.annotate(fmt.format(h), (bar.get_x() + bar.get_width() / 2, h), ha="center", va="bottom",
+                        fontsize=8, xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(np.arange(len(groups)), [str(g) for g in groups])
+    if log:
+        ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    elif log:
+        flat = [float(v) for g in groups for v in (values[g].values() if grouped else [values[g]])]
+        ax.set_ylim(min(flat) / 10, max(flat) * 30)
+    else:
+        ax.margins(y=0.15)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if grouped:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_param_counts(counts: Mapping[str, float], *, title: str = "Number of weights",
+                      ylabel: str = "weights (log scale)"):
+    """Bar chart of parameter counts on a logarithmic axis, each bar labelled as a power of ten.
+
+    Parameters
+    ----------
+    counts : mapping layer name -> number of weights
+    title, ylabel : str
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes with a log-scaled y axis.
+    """
+    if any(float(v) <= 0 for v in counts.values()):
+        raise ValueError(f"counts: every count must be positive for a log axis, got {dict(counts)}")
+    fig = plot_bars(counts, ylabel=ylabel, title=title, log=True, fmt="{:.2g}")
+    ax = fig.axes[0]
+    for text, value in zip(ax.texts, counts.values()):
+        exponent = np.log10(float(value))
+        if float(exponent).is_integer():
+            text.set_text(f"$10^{{{int(exponent)}}}$")
+    return fig
+
+
+def plot_connectivity(n_in: int = 9, kernel_size: int = 3, *, title: str | None = None):
+    """How a dense layer, a locally connected layer and a convolution wire inputs to outputs.
+
+    One-dimensional picture, three panels: inputs along the bottom, outputs (valid positions,
+    ``n_in - kernel_size + 1`` of them) along the top, one line per weight. Lines of the same
+    colour share one weight: every line has its own colour in the dense and locally connected
+    panels, while the convolution reuses ``kernel_size`` colours everywhere.
+
+    Parameters
+    ----------
+    n_in : int, default 9
+        Number of input units.
+    kernel_size : int, default 3
+        Width of the local receptive field.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Three axes, titled with the layer type and its number of weights.
+    """
+    if not (isinstance(n_in, int) and isinstance(kernel_size, int) and 1 <= kernel_size <= n_in):
+        raise ValueError(f"n_in, kernel_size: expected integers with 1 <= kernel_size <= n_in, "
+                         f"got n_in={n_in!r}, kernel_size={kernel_size!r}")
+    n_out = n_in - kernel_size + 1
+    x_in = np.arange(n_in, dtype=float)
+    x_out = np.arange(n_out) + (kernel_size - 1) / 2
+    cmap = plt.get_cmap("tab10")
+    panels = [
+        ("dense", [(i, k) for i in range(n_out) for k in range(n_in)], n_out * n_in),
+        ("locally connected", [(i, i + a) for i in range(n_out) for a in range(kernel_size)], n_out * kernel_size),
+        ("convolution", [(i, i + a) for i in range(n_out) for a in range(kernel_size)], kernel_size),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.8), dpi=DPI)
+    rng = np.random.default_rng(0)
+    for ax, (name, edges, n_weights) in zip(axes, panels):
+        for e, (i, k) in enumerate(edges):
+            if name == "convolution":
+                colour = cmap((k - i) % 10)
+            else:
+                colour = plt.get_cmap("hsv")(rng.random())
+            ax.plot([x_in[k], x_out[i]], [0, 1], color=colour, linewidth=1.2, alpha=0.8)
+        ax.scatter(x_in, np.zeros(n_in), s=60, color="0.3", zorder=3)
+        ax.scatter(x_out, np.ones(n_out), s=60, color="0.3", zorder=3)
+        ax.set_title(f"{name}\n{n_weights} weights", fontsize=10)
+        ax.set_yticks([0, 1], ["input x", "output h"])
+        ax.set_xticks([])
+        ax.set_xlabel("position")
+        ax.set_ylim(-0.2, 1.2)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

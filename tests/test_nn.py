@@ -1,0 +1,383 @@
+"""cnnbook.nn layers against their torch.nn twins: outputs, gradients, running stats, state_dict."""
+import numpy as np
+import pytest
+import torch
+
+from cnnbook import nn
+from cnnbook.check import compare_with_torch
+
+DTYPES = {"float64": (np.float64, torch.float64), "float32": (np.float32, torch.float32)}
+
+
+class TorchResidual(torch.nn.Module):
+    """The PyTorch twin of cnnbook.nn.Residual: body(x) + shortcut(x)."""
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
+
+
+TorchResidual.__name__ = "Residual"   # so that repr() reads the same as cnnbook's
+
+
+class Lib:
+    """Layer constructors of one library, with the dtype (and for NumPy the rng) filled in."""
+
+    PARAM_LAYERS = {"Conv2d", "ConvTranspose2d", "Linear", "BatchNorm2d", "BatchNorm1d"}
+
+    def __init__(self, which, dtype):
+        self.which = which
+        self.np_dtype, self.torch_dtype = DTYPES[dtype]
+        self.rng = np.random.default_rng(0)
+
+    def __getattr__(self, name):
+        if name == "Residual":
+            return nn.Residual if self.which == "np" else TorchResidual
+        cls = getattr(nn if self.which == "np" else torch.nn, name)
+        if name not in self.PARAM_LAYERS:
+            return cls
+        if self.which == "np":
+            extra = {"dtype": self.np_dtype}
+            if not name.startswith("BatchNorm"):
+                extra["rng"] = self.rng
+        else:
+            extra = {"dtype": self.torch_dtype}
+        return lambda *args, **kwargs: cls(*args, **kwargs, **extra)
+
+
+def lenet(L, act="Sigmoid", pool="AvgPool2d"):
+    """A LeNet-like stack for 12x12 single-channel images."""
+    return L.Sequential(
+        L.Conv2d(1, 4, 5, padding=2), getattr(L, act)(), getattr(L, pool)(2),
+        L.Conv2d(4, 6, 3), getattr(L, act)(), getattr(L, pool)(2, stride=2),
+        L.Flatten(), L.Linear(6 * 2 * 2, 16), getattr(L, act)(), L.Linear(16, 10),
+    )
+
+
+def resnet(L):
+    """A small ResNet-like stack with batch norm, an identity block and a 1x1 projection block."""
+    def block(c_in, c_out, stride):
+        body = L.Sequential(
+            L.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), L.BatchNorm2d(c_out), L.ReLU(),
+            L.Conv2d(c_out, c_out, 3, padding=1, bias=False), L.BatchNorm2d(c_out),
+        )
+        shortcut = None
+        if stride != 1 or c_in != c_out:
+            shortcut = L.Sequential(L.Conv2d(c_in, c_out, 1, stride=stride, bias=False), L.BatchNorm2d(c_out))
+        return L.Sequential(L.Residual(body, shortcut), L.ReLU())
+
+    return L.Sequential(
+        L.Conv2d(2, 4, 3, padding=1, bias=False), L.BatchNorm2d(4), L.ReLU(),
+        block(4, 4, 1), block(4, 8, 2),
+        L.AdaptiveAvgPool2d(1), L.Flatten(), L.Linear(8, 5),
+    )
+
+
+def twins(builder, dtype, **kwargs):
+    return builder(Lib("np", dtype), **kwargs), builder(Lib("torch", dtype), **kwargs)
+
+
+def _scramble_bn(torch_model, seed=1):
+    """Give batch-norm layers non-trivial weights and running statistics."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in torch_model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=g))
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=g))
+                m.running_mean.copy_(0.2 * torch.randn(m.running_mean.shape, generator=g))
+                m.running_var.copy_(1 + torch.rand(m.running_var.shape, generator=g))
+                m.num_batches_tracked.fill_(3)
+
+
+# --------------------------------------------------------------------------------------------
+# twins: outputs, input gradients, parameter gradients and running statistics
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("act, pool", [("Sigmoid", "AvgPool2d"), ("ReLU", "MaxPool2d"), ("Tanh", "MaxPool2d")])
+def test_lenet_like_stack_equals_its_torch_twin(act, pool, mode, dtype):
+    np_model, torch_model = twins(lenet, dtype, act=act, pool=pool)
+    getattr(np_model, mode)()
+    getattr(torch_model, mode)()
+    x = np.random.default_rng(1).random((5, 1, 12, 12))
+    report = compare_with_torch(np_model, torch_model, x)
+    assert {"output", "grad x", "grad 0.weight", "grad 0.bias", "grad 9.bias"} <= set(report)
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_resnet_like_stack_equals_its_torch_twin(mode, dtype):
+    np_model, torch_model = twins(resnet, dtype)
+    _scramble_bn(torch_model)
+    getattr(np_model, mode)()
+    getattr(torch_model, mode)()
+    x = np.random.default_rng(2).standard_normal((4, 2, 8, 8))
+    report = compare_with_torch(np_model, torch_model, x)
+    assert "grad 4.0.shortcut.0.weight" in report
+    assert "buffer 4.0.shortcut.1.running_var" in report
+    assert "buffer 3.0.body.1.num_batches_tracked" in report
+
+
+def test_resnet_running_stats_follow_torch_over_several_batches():
+    np_model, torch_model = twins(resnet, "float64")
+    np_model.load_state_dict(torch_model.state_dict())
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        x = rng.standard_normal((4, 2, 8, 8))
+        np_model(x)
+        torch_model(torch.tensor(x))
+    for key, value in torch_model.state_dict().items():
+        np.testing.assert_allclose(np_model.state_dict()[key], value.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=key)
+    assert int(np_model.state_dict()["1.num_batches_tracked"]) == 3
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_conv_transpose2d_layer_equals_torch(dtype):
+    np_model, torch_model = twins(
+        lambda L: L.Sequential(L.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), L.ReLU()),
+        dtype)
+    compare_with_torch(np_model, torch_model, np.random.default_rng(4).standard_normal((2, 3, 5, 5)))
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batchnorm1d_with_cumulative_momentum_equals_torch(mode):
+    builder = lambda L: L.Sequential(L.Linear(6, 4), L.BatchNorm1d(4, momentum=None), L.Tanh())  # noqa: E731
+    np_model, torch_model = twins(builder, "float64")
+    _scramble_bn(torch_model)
+    getattr(np_model, mode)()
+    getattr(torch_model, mode)()
+    compare_with_torch(np_model, torch_model, np.random.default_rng(5).standard_normal((7, 6)))
+
+
+def test_batchnorm_without_running_stats_uses_batch_stats_in_eval_like_torch():
+    builder = lambda L: L.Sequential(L.BatchNorm2d(3, track_running_stats=False, affine=False))  # noqa: E731
+    np_model, torch_model = twins(builder, "float64")
+    np_model.eval()
+    torch_model.eval()
+    report = compare_with_torch(np_model, torch_model, np.random.default_rng(6).standard_normal((2, 3, 4, 4)))
+    assert set(report) == {"output", "grad x"}
+
+
+def test_layers_with_groups_dilation_and_adaptive_max_pool_equal_torch():
+    builder = lambda L: L.Sequential(  # noqa: E731
+        L.Conv2d(4, 6, 3, padding="same", dilation=2, groups=2), L.ReLU(), L.AdaptiveMaxPool2d((2, 3)),
+        L.Flatten(), L.Linear(36, 3))
+    np_model, torch_model = twins(builder, "float64")
+    compare_with_torch(np_model, torch_model, np.random.default_rng(7).standard_normal((2, 4, 9, 9)))
+
+
+def test_compare_with_torch_names_the_worst_entry_when_models_differ():
+    np_model, torch_model = twins(lenet, "float64")
+    np_model._modules["1"] = nn.ReLU()
+    with pytest.raises(AssertionError, match=r"output|grad"):
+        compare_with_torch(np_model, torch_model, np.random.default_rng(8).random((2, 1, 12, 12)))
+
+
+# --------------------------------------------------------------------------------------------
+# parameters, buffers, state_dict
+# --------------------------------------------------------------------------------------------
+def test_state_dict_keys_equal_the_torch_twin_including_num_batches_tracked():
+    np_model, torch_model = twins(resnet, "float64")
+    assert list(np_model.state_dict()) == list(torch_model.state_dict())
+    assert [n for n, _ in np_model.named_parameters()] == [n for n, _ in torch_model.named_parameters()]
+    assert [n for n, _ in np_model.named_buffers()] == [n for n, _ in torch_model.named_buffers()]
+    assert np_model.state_dict()["1.num_batches_tracked"].dtype == np.int64
+
+
+def test_state_dict_round_trips_between_numpy_and_torch():
+    np_model, torch_model = twins(resnet, "float64")
+    state = np_model.state_dict()
+    torch_model.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    fresh = resnet(Lib("np", "float64"))
+    fresh.load_state_dict(torch_model.state_dict())
+    for key, value in state.items():
+        assert np.array_equal(fresh.state_dict()[key], value), key
+
+
+def test_state_dict_returns_copies():
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    state = model.state_dict()
+    state["weight"][...] = 0
+    assert np.any(model.weight.data != 0)
+
+
+def test_load_state_dict_casts_to_the_model_dtype():
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0), dtype=np.float32)
+    model.load_state_dict({"weight": np.ones((2, 3)), "bias": np.zeros(2)})
+    assert model.weight.data.dtype == np.float32 and np.all(model.weight.data == 1)
+
+
+def test_load_state_dict_lists_missing_unexpected_and_mismatched_keys():
+    model = nn.Sequential(nn.Linear(3, 2, rng=np.random.default_rng(0)), nn.BatchNorm1d(2))
+    state = model.state_dict()
+    del state["1.running_var"]
+    state["2.weight"] = np.zeros(2)
+    state["0.weight"] = np.zeros((3, 3))
+    with pytest.raises(ValueError) as err:
+        model.load_state_dict(state)
+    msg = str(err.value)
+    assert "missing keys ['1.running_var']" in msg
+    assert "unexpected keys ['2.weight']" in msg
+    assert "0.weight: expected shape (2, 3), got (3, 3)" in msg
+
+
+def test_repr_reads_like_torch():
+    np_model, torch_model = twins(resnet, "float64")
+    assert repr(np_model) == repr(torch_model)
+    np_model, torch_model = twins(lenet, "float64", act="ReLU", pool="MaxPool2d")
+    assert repr(np_model) == repr(torch_model)
+    assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25))
+
+
+# --------------------------------------------------------------------------------------------
+# initialisation
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("layer, fan_in", [
+    (lambda rng: nn.Linear(50, 40, rng=rng), 50),
+    (lambda rng: nn.Conv2d(6, 16, 5, rng=rng), 150),
+    (lambda rng: nn.Conv2d(8, 16, 3, groups=4, rng=rng), 18),
+    (lambda rng: nn.ConvTranspose2d(6, 8, 3, rng=rng), 72),
+])
+def test_initialisation_is_uniform_within_one_over_sqrt_fan_in(layer, fan_in):
+    m = layer(np.random.default_rng(0))
+    bound = 1 / np.sqrt(fan_in)
+    for p in (m.weight.data, m.bias.data):
+        assert np.abs(p).max() <= bound
+    w = m.weight.data
+    assert np.abs(w).max() > 0.9 * bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.15 * bound
+
+
+def test_initialisation_matches_torch_statistics():
+    t = torch.nn.Conv2d(6, 16, 5)
+    m = nn.Conv2d(6, 16, 5, rng=np.random.default_rng(0))
+    assert abs(m.weight.data.std() - t.weight.detach().std().item()) < 0.1 * t.weight.detach().std().item()
+
+
+def test_same_rng_seed_gives_the_same_weights():
+    a, b = (lenet(Lib("np", "float64")) for _ in range(2))
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and np.array_equal(va, vb)
+
+
+def test_batchnorm_starts_at_weight_one_bias_zero_and_unit_running_var():
+    bn = nn.BatchNorm2d(3)
+    assert np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
+    assert np.all(bn.running_mean == 0) and np.all(bn.running_var == 1)
+    assert int(bn.num_batches_tracked) == 0
+
+
+def test_float32_layers_keep_float32():
+    model = lenet(Lib("np", "float32"))
+    out = model(np.random.default_rng(0).random((2, 1, 12, 12)).astype(np.float32))
+    assert out.dtype == np.float32
+    assert all(p.data.dtype == np.float32 for p in model.parameters())
+
+
+# --------------------------------------------------------------------------------------------
+# Module protocol
+# --------------------------------------------------------------------------------------------
+def test_backward_before_forward_raises_a_clear_runtime_error():
+    with pytest.raises(RuntimeError, match="Linear.backward called before forward"):
+        nn.Linear(3, 2, rng=np.random.default_rng(0)).backward(np.ones((1, 2)))
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.Sequential(nn.ReLU()).backward(np.ones(2))
+
+
+def test_parameter_gradients_accumulate_until_zero_grad():
+    model = nn.Sequential(nn.Linear(4, 3, rng=np.random.default_rng(0)), nn.Tanh())
+    x, dout = np.ones((2, 4)), np.ones((2, 3))
+    model(x)
+    model.backward(dout)
+    first = model[0].weight.grad.copy()
+    model(x)
+    model.backward(dout)
+    np.testing.assert_allclose(model[0].weight.grad, 2 * first)
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_train_and_eval_switch_every_submodule():
+    model = resnet(Lib("np", "float64"))
+    model.eval()
+    assert not any(m.training for _, m in model.named_modules())
+    model.train()
+    assert all(m.training for _, m in model.named_modules())
+
+
+def test_sequential_supports_len_indexing_and_slicing():
+    layers = [nn.Linear(4, 3, rng=np.random.default_rng(0)), nn.ReLU(), nn.Linear(3, 2, rng=np.random.default_rng(1))]
+    model = nn.Sequential(*layers)
+    assert len(model) == 3 and model[1] is layers[1] and model[-1] is layers[2]
+    head = model[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is layers[0]
+    assert list(model) == layers
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(TypeError, match="layers: expected cnnbook.nn.Module instances, got int at position 1"):
+        nn.Sequential(nn.ReLU(), 3)
+
+
+def test_residual_with_identity_shortcut_adds_the_input():
+    body = nn.Linear(3, 3, rng=np.random.default_rng(0))
+    block = nn.Residual(body)
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    np.testing.assert_allclose(block(x), body(x) + x)
+    dx = block.backward(np.ones((2, 3)))
+    np.testing.assert_allclose(dx, np.ones((2, 3)) @ body.weight.data + 1)
+
+
+def test_dropout_layer_is_reproducible_and_off_in_eval():
+    x = np.ones((4, 50))
+    a = nn.Dropout(0.5, rng=np.random.default_rng(3))
+    b = nn.Dropout(0.5, rng=np.random.default_rng(3))
+    out = a(x)
+    assert np.array_equal(out, b(x))
+    np.testing.assert_array_equal(a.backward(np.ones_like(x)), out)   # dx = mask / (1 - p)
+    a.eval()
+    assert np.array_equal(a(x), x) and np.array_equal(a.backward(x), x)
+
+
+def test_batchnorm2d_rejects_input_of_wrong_rank_or_channels():
+    bn = nn.BatchNorm2d(3)
+    with pytest.raises(ValueError, match=r"x: BatchNorm2d expects shape \(N, C, H, W\), got \(2, 3\)"):
+        bn(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"x: expected 3 channels \(axis 1\), got shape \(2, 4, 5, 5\)"):
+        bn(np.zeros((2, 4, 5, 5)))
+
+
+def test_conv2d_rejects_groups_that_do_not_divide_the_channels():
+    with pytest.raises(ValueError, match="groups: expected a divisor of in_channels=4, got groups=3"):
+        nn.Conv2d(4, 6, 3, groups=3)
+
+
+def test_dropout_layer_rejects_p_outside_0_1():
+    with pytest.raises(ValueError, match=r"p: expected a probability in \[0, 1\], got 1.5"):
+        nn.Dropout(1.5)
+
+
+def test_pool_layers_take_torchs_positional_arguments():
+    x = np.random.default_rng(9).standard_normal((2, 3, 7, 7))
+    np_model = nn.Sequential(nn.MaxPool2d(3, 2, 1, 1, False, True), nn.AvgPool2d(2, 1, 1, True, False, 3))
+    torch_model = torch.nn.Sequential(torch.nn.MaxPool2d(3, 2, 1, 1, False, True),
+                                      torch.nn.AvgPool2d(2, 1, 1, True, False, 3))
+    compare_with_torch(np_model, torch_model, x)
+
+
+def test_max_pool_layer_can_return_indices_like_torch():
+    x = np.random.default_rng(10).standard_normal((1, 2, 4, 4))
+    out, indices = nn.MaxPool2d(2, return_indices=True)(x)
+    out_t, indices_t = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    assert np.array_equal(out, out_t.numpy()) and np.array_equal(indices, indices_t.numpy())
+
+
+def test_conv_layers_reject_padding_modes_other_than_zeros():
+    with pytest.raises(ValueError, match="padding_mode: only 'zeros' is implemented, got 'reflect'"):
+        nn.Conv2d(1, 1, 3, padding_mode="reflect")
