@@ -9,10 +9,9 @@ STAMP   := $(VENV)/.stamp-install
 JOBS    ?= 2
 BOOK_BUILD := $(VENV)/bin/jupyter-book build -W -n --keep-going
 
-# Reproducible notebook runs: the same hash seed and a non-interactive plotting backend
-# for scripts (notebooks use the inline backend regardless).
+# Reproducible notebook runs: the same hash seed everywhere. (Do not set MPLBACKEND here: the
+# notebook kernels inherit it, and a non-inline backend silently drops every figure.)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb) $(wildcard solutions/*.ipynb))

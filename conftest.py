@@ -5,7 +5,13 @@ student copies in exercises/ are committed without outputs, so for them only one
 checked: every cell runs, and only cells tagged ``raises-exception`` (the exercise stubs and their
 checks) may raise. This is nbval's ``--nbval-lax`` behaviour, applied per folder.
 """
+import os
+
 import pytest
+
+# Notebook kernels inherit the environment: a non-inline MPLBACKEND would drop every figure and
+# make nbval report differences that are not in the book.
+os.environ.pop("MPLBACKEND", None)
 
 
 @pytest.hookimpl(hookwrapper=True)

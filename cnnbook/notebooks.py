@@ -9,6 +9,7 @@ convention); any other error stops the run and leaves the notebook file untouche
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ def execute_notebook(path: str | Path, *, timeout: int = CELL_TIMEOUT, write: bo
     """
     from nbclient import NotebookClient
 
+    os.environ.pop("MPLBACKEND", None)  # inherited by the kernel, a non-inline backend drops every figure
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -41,6 +43,8 @@ def execute_notebook(path: str | Path, *, timeout: int = CELL_TIMEOUT, write: bo
     client.execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:                       # timestamps would make every re-run a diff
+        cell.metadata.pop("execution", None)
     if write:
         nbformat.write(nb, path)
     return nb, seconds

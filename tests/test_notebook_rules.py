@@ -104,6 +104,20 @@ def test_figure_cells_end_with_plt_show(path):
             pytest.fail(f"code cell {index} ends with a ';' after a plot call: end it with plt.show()")
 
 
+@pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
+def test_figure_cells_store_their_figure(path):
+    for index, cell in enumerate(code_cells(read(path))):
+        if re.search(r"^\s*plt\.show\(\)", cell.source, re.M):
+            images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+            assert images, f"code cell {index} calls plt.show() but stores no PNG (was MPLBACKEND set?)"
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
+def test_no_execution_timestamps_are_stored(path):
+    stamped = [i for i, cell in enumerate(read(path).cells) if "execution" in cell.metadata]
+    assert not stamped, f"cells {stamped} store execution timestamps: run `make execute`"
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
 def test_chapter_checks_against_pytorch(path):
     nb = read(path)
