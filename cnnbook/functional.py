@@ -1013,7 +1013,7 @@ def _pad_widths(x, pad, mode):
         if mode == "circular" and max(before, after) > size:
             raise ValueError(f"pad: circular padding must be at most the input size {size} of axis {axis}, "
                              f"got {(before, after)}")
-        if size + before + after < 0:
+        if size + min(before, 0) + min(after, 0) < 0:  # as torch: the crops alone must fit in the axis
             raise ValueError(f"pad: {(before, after)} crops more than the size {size} of axis {axis}")
         widths[axis] = (before, after)
     return widths

@@ -93,7 +93,6 @@ def test_conv2d_and_backward_match_torch_float64(cfg):
     run_conv2d_against_torch(cfg, np.float64)
 
 
-@settings(max_examples=30)
 @given(cfg=conv_configs())
 def test_conv2d_and_backward_match_torch_float32(cfg):
     run_conv2d_against_torch(cfg, np.float32)
@@ -119,7 +118,11 @@ def run_conv_transpose2d_against_torch(cfg, dtype):
               groups=cfg["groups"], dilation=cfg["dilation"])
     try:
         shape = TF.conv_transpose2d(torch.tensor(x), torch.tensor(weight), None, **kw).shape
-    except RuntimeError:  # a non-positive output size
+    except RuntimeError:  # a negative output size
+        shape = None
+    if shape is None or 0 in shape:
+        # torch raises for a negative size but returns an empty tensor for a zero size; the engine
+        # rejects both, naming the output size, rather than hand a student an empty array
         with pytest.raises(ValueError, match="output size"):
             F.conv_transpose2d(x, weight, bias, **kw)
         return
@@ -137,7 +140,6 @@ def test_conv_transpose2d_and_backward_match_torch_float64(cfg):
     run_conv_transpose2d_against_torch(cfg, np.float64)
 
 
-@settings(max_examples=30)
 @given(cfg=conv_transpose_configs())
 def test_conv_transpose2d_and_backward_match_torch_float32(cfg):
     run_conv_transpose2d_against_torch(cfg, np.float32)
@@ -408,6 +410,7 @@ W = np.zeros((4, 3, 3, 3))
     (lambda: F.pad(X, (-1, 0, 0, 0), mode="replicate"), ValueError, r"pad: negative padding is only allowed"),
     (lambda: F.pad(X, (1, 1), mode="reflect"), ValueError, r"pad: 'reflect' padding of the last 1 axes needs a 2-D or 3-D"),
     (lambda: F.pad(X, (-5, -4)), ValueError, r"pad: \(-5, -4\) crops more than the size 8"),
+    (lambda: F.pad(np.zeros((1, 1)), (1, -2)), ValueError, r"pad: \(1, -2\) crops more than the size 1"),
     (lambda: F.pad_backward(np.zeros((2, 3, 8, 9)), X, (1, 1)), ValueError, r"dout: expected shape \(2, 3, 8, 10\)"),
 ])
 def test_bad_arguments_raise_an_error_naming_the_argument(call, error, pattern):

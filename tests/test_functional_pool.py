@@ -90,7 +90,6 @@ def test_max_pool2d_indices_and_backward_match_torch_float64(data, cfg):
     run_max_pool_against_torch(data, cfg, np.float64)
 
 
-@settings(max_examples=30)
 @given(data=pool_inputs(np.float32), cfg=pool_configs())
 def test_max_pool2d_indices_and_backward_match_torch_float32(data, cfg):
     run_max_pool_against_torch(data, cfg, np.float32)
@@ -123,7 +122,6 @@ def test_avg_pool2d_and_backward_match_torch_float64(data, cfg):
     run_avg_pool_against_torch(data, cfg, np.float64)
 
 
-@settings(max_examples=30)
 @given(data=pool_inputs(np.float32), cfg=avg_configs())
 def test_avg_pool2d_and_backward_match_torch_float32(data, cfg):
     run_avg_pool_against_torch(data, cfg, np.float32)
