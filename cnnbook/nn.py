@@ -502,7 +502,62 @@ class BatchNorm1d(_BatchNorm):
 # =============================================================================================
 # Convolution and pooling (wrapping the functional ops)
 # =============================================================================================
-class Conv2d(Module):
+class _ConvBase(Module):
+    """What Conv2d and ConvTranspose2d share: channel checks, initialisation, forward, backward, repr.
+
+    A subclass names its functional pair (``_op``, ``_op_backward``), its weight shape and the
+    extra keyword arguments of that pair.
+    """
+
+    _op = _op_backward = None
+
+    def _setup(self, in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
+               rng, dtype, weight_shape, fan_in):
+        _check_padding_mode(padding_mode)
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if v % groups:
+                raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
+        rng = np.random.default_rng() if rng is None else rng
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.dilation, self.groups = _pair(dilation), groups
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0       # PyTorch's kaiming_uniform(a=sqrt(5))
+        self.weight = Parameter(_uniform(rng, bound, weight_shape, dtype))
+        self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
+
+    def _kwargs(self):
+        raise NotImplementedError
+
+    def forward(self, x):
+        self._cache = x
+        return type(self)._op(x, self.weight.data, None if self.bias is None else self.bias.data,
+                              **self._kwargs())
+
+    def backward(self, dout):
+        x = self._cached()
+        dx, dweight, dbias = type(self)._op_backward(dout, x, self.weight.data, **self._kwargs())
+        self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+    def extra_repr(self):
+        # the order of torch.nn.modules.conv._ConvNd.extra_repr
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvBase):
     """2-D convolution (cross-correlation), as ``torch.nn.Conv2d``.
 
     Parameters
@@ -522,53 +577,22 @@ class Conv2d(Module):
     (C_out, C_in // groups, kH, kW); bias (C_out,).
     """
 
+    _op, _op_backward = staticmethod(F.conv2d), staticmethod(F.conv2d_backward)
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", *, rng=None, dtype=np.float64):
         super().__init__()
-        _check_padding_mode(padding_mode)
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if v % groups:
-                raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
-        rng = np.random.default_rng() if rng is None else rng
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        kH, kW = _pair(kernel_size)
+        self._setup(in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
+                    rng, dtype, weight_shape=(out_channels, in_channels // groups, kH, kW),
+                    fan_in=in_channels // groups * kH * kW)
         self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation, self.groups = _pair(dilation), groups
-        kH, kW = self.kernel_size
-        fan_in = in_channels // groups * kH * kW
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        self.weight = Parameter(_uniform(rng, bound, (out_channels, in_channels // groups, kH, kW), dtype))
-        self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
 
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
 
-    def forward(self, x):
-        self._cache = x
-        return F.conv2d(x, self.weight.data, None if self.bias is None else self.bias.data, **self._kwargs())
 
-    def backward(self, dout):
-        x = self._cached()
-        dx, dweight, dbias = F.conv2d_backward(dout, x, self.weight.data, **self._kwargs())
-        self.weight.accumulate(dweight)
-        if self.bias is not None:
-            self.bias.accumulate(dbias)
-        return dx
-
-    def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid"):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
-
-
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvBase):
     """Transposed 2-D convolution, as ``torch.nn.ConvTranspose2d``.
 
     Parameters
@@ -584,54 +608,20 @@ class ConvTranspose2d(Module):
     (C_in, C_out // groups, kH, kW) (note the order, as in PyTorch); bias (C_out,).
     """
 
+    _op, _op_backward = staticmethod(F.conv_transpose2d), staticmethod(F.conv_transpose2d_backward)
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", *, rng=None, dtype=np.float64):
         super().__init__()
-        _check_padding_mode(padding_mode)
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if v % groups:
-                raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
-        rng = np.random.default_rng() if rng is None else rng
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        kH, kW = _pair(kernel_size)
+        self._setup(in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
+                    rng, dtype, weight_shape=(in_channels, out_channels // groups, kH, kW),
+                    fan_in=out_channels // groups * kH * kW)   # PyTorch uses weight.size(1) * kH * kW
         self.padding, self.output_padding = _pair(padding), _pair(output_padding)
-        self.dilation, self.groups = _pair(dilation), groups
-        kH, kW = self.kernel_size
-        fan_in = out_channels // groups * kH * kW     # PyTorch uses weight.size(1) * kH * kW
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        self.weight = Parameter(_uniform(rng, bound, (in_channels, out_channels // groups, kH, kW), dtype))
-        self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
 
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
                     groups=self.groups, dilation=self.dilation)
-
-    def forward(self, x):
-        self._cache = x
-        return F.conv_transpose2d(x, self.weight.data, None if self.bias is None else self.bias.data,
-                                  **self._kwargs())
-
-    def backward(self, dout):
-        x = self._cached()
-        dx, dweight, dbias = F.conv_transpose2d_backward(dout, x, self.weight.data, **self._kwargs())
-        self.weight.accumulate(dweight)
-        if self.bias is not None:
-            self.bias.accumulate(dbias)
-        return dx
-
-    def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
 
 
 class MaxPool2d(Module):

@@ -15,27 +15,9 @@ from hypothesis import strategies as st
 
 import cnnbook.functional as F
 from cnnbook.check import assert_close, gradcheck
+from engine_helpers import check, torch_grads
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
-
-
-def check(actual, expected, dtype, name):
-    """float64: rtol = atol = 1e-10; float32: rtol 1e-5 and atol 1e-5 scaled to the magnitude."""
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
-    assert actual.dtype == dtype, f"{name}: dtype {actual.dtype}, expected {dtype}"
-    if dtype == np.float64:
-        assert_close(actual, expected, rtol=1e-10, atol=1e-10, name=name)
-    else:
-        scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-        assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale, name=name)
-
-
-def torch_grads(fn, dout, *arrays):
-    """Run ``fn`` on tensors made from ``arrays`` (None stays None); return output and gradients."""
-    tensors = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
-    out = fn(*tensors)
-    out.backward(torch.tensor(dout))
-    return out, [None if t is None else t.grad for t in tensors]
 
 
 def explicit(padding, kernel, dilation):

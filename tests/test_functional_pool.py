@@ -14,26 +14,7 @@ from hypothesis import strategies as st
 
 import cnnbook.functional as F
 from cnnbook.check import assert_close, gradcheck
-
-
-def check(actual, expected, dtype, name):
-    """float64: rtol = atol = 1e-10; float32: rtol 1e-5 and atol 1e-5 scaled to the magnitude."""
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
-    assert actual.dtype == dtype, f"{name}: dtype {actual.dtype}, expected {dtype}"
-    if dtype == np.float64:
-        assert_close(actual, expected, rtol=1e-10, atol=1e-10, name=name)
-    else:
-        scale = max(1.0, float(np.abs(expected[np.isfinite(expected)]).max(initial=0.0)))
-        assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale, name=name)
-
-
-def torch_grad(fn, x, dout):
-    """Output of ``fn`` on a tensor copy of ``x`` and the gradient for the upstream gradient ``dout``."""
-    xt = torch.tensor(x, requires_grad=True)
-    out = fn(xt)
-    out = out[0] if isinstance(out, tuple) else out
-    out.backward(torch.tensor(dout))
-    return xt.grad
+from engine_helpers import check, torch_grad
 
 
 ints_or_pairs = lambda lo, hi: st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))

@@ -235,6 +235,17 @@ def test_repr_reads_like_torch():
     assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25))
 
 
+@pytest.mark.parametrize("layer, args", [
+    ("Conv2d", dict(in_channels=4, out_channels=6, kernel_size=3, padding="valid")),
+    ("Conv2d", dict(in_channels=4, out_channels=6, kernel_size=3, padding="same", dilation=2, bias=False)),
+    ("Conv2d", dict(in_channels=4, out_channels=6, kernel_size=(3, 1), stride=2, padding=1, groups=2)),
+    ("ConvTranspose2d", dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1,
+                             output_padding=1, dilation=2, groups=2, bias=False)),
+])
+def test_conv_layer_repr_reads_like_torch(layer, args):
+    assert repr(getattr(nn, layer)(**args)) == repr(getattr(torch.nn, layer)(**args))
+
+
 # --------------------------------------------------------------------------------------------
 # initialisation
 # --------------------------------------------------------------------------------------------
