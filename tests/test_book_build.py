@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +54,21 @@ def test_chapter_figures_are_embedded_as_local_images(built):
     assert len(local) >= 3, f"the first chapter shows {len(local)} figures"
     for src in local:
         assert (html / "chapters" / src).resolve().exists(), src
+
+
+def test_student_edition_builds_without_solutions(tmp_path):
+    from cnnbook.exercises import stage_student_book
+
+    staged = stage_student_book(ROOT, tmp_path / "student")
+    result = subprocess.run([str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", str(staged)],
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
+        page = (staged / "_build" / "html" / "solutions" / f"{solution.stem}.html").read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in page
+        assert "NotImplementedError" in page and "Your answer" in page
+        page_words = " ".join(re.sub(r"[^A-Za-z]+", " ", re.sub(r"<[^>]+>", " ", page)).split())
+        for cell in nbformat.read(solution, as_version=4).cells:
+            if "solution" in cell.metadata.get("tags", []):
+                opening = " ".join(re.sub(r"[^A-Za-z]+", " ", cell.source).split()[:8])
+                assert opening not in page_words, f"the student edition shows a solution: {opening!r}"
