@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,9 +141,23 @@ def _run(nb, cwd: Path, timeout: int) -> tuple[dict[str, str], str]:
             continue
         for output in cell.outputs:
             if output.output_type == "error":
-                failures[cell.id] = f"{output.ename}: {output.evalue}".strip()[:200]
+                failures[cell.id] = _describe_error(output)
                 break
     return failures, note
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _describe_error(output) -> str:
+    """``Name: message``; for a bare ``assert``, the failing line, so a student knows which check."""
+    text = f"{output.ename}: {output.evalue}".strip()
+    if not output.evalue:
+        arrows = [line for line in (_ANSI.sub("", frame) for frame in output.get("traceback", []))
+                  for line in line.splitlines() if re.match(r"^-*>\s*\d+", line.strip())]
+        if arrows:
+            text += " " + re.sub(r"^-*>\s*\d+\s*", "", arrows[-1].strip())
+    return text[:200]
 
 
 def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,

@@ -82,6 +82,7 @@ def test_edited_check_cells_are_replaced_by_the_reference(book, tmp_path):
     nbformat.write(nb, tmp_path / "bob_09_demo.ipynb")
     report = grade.grade_notebook(tmp_path / "bob_09_demo.ipynb", solutions=book / "solutions")
     assert scores(report)["9.1"] == (0, "failed")
+    assert report.results[0].detail == "AssertionError: assert add(2, 3) == 5"  # names the failing check
 
 
 def test_deleted_check_cells_are_put_back(book, tmp_path):
@@ -130,3 +131,16 @@ def test_folder_of_submissions_to_csv(book, tmp_path, capsys):
 def test_missing_path_is_a_clear_error(tmp_path, capsys):
     assert grade.main([str(tmp_path / "nope.ipynb")]) == 2
     assert "no such notebook" in capsys.readouterr().err
+
+
+BOOK = grade.BOOK_ROOT
+BOOK_SOLUTIONS = sorted((BOOK / "solutions").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("solution", BOOK_SOLUTIONS, ids=[p.name for p in BOOK_SOLUTIONS])
+def test_book_solutions_get_full_marks_and_student_copies_zero(solution):
+    full = grade.grade_notebook(solution)
+    assert full.possible > 0 and full.earned == full.possible, "\n".join(full.lines())
+    empty = grade.grade_notebook(BOOK / "exercises" / solution.name)
+    assert empty.possible == full.possible and empty.earned == 0, "\n".join(empty.lines())
+    assert all(r.status == "failed" for r in empty.results if r.status != "manual")
