@@ -28,3 +28,17 @@ def torch_grads(fn, dout, *arrays):
 def torch_grad(fn, x, dout):
     """The gradient of ``fn`` at a tensor copy of ``x`` for the upstream gradient ``dout``."""
     return torch_grads(fn, dout, x)[1][0]
+
+
+def check_conv_like(np_op, np_backward, torch_op, x, weight, bias, dout, dtype):
+    """Compare a convolution-like op and its ``*_backward`` with PyTorch's forward and autograd.
+
+    ``np_op(x, weight, bias)``, ``np_backward(dout, x, weight) -> (dx, dweight, dbias)`` and
+    ``torch_op(x, weight, bias)`` carry their keyword arguments already (e.g. via a lambda).
+    """
+    out, (dx, dweight, dbias) = torch_grads(torch_op, dout, x, weight, bias)
+    check(np_op(x, weight, bias), out, dtype, "out")
+    got = np_backward(dout, x, weight)
+    check(got[0], dx, dtype, "dx")
+    check(got[1], dweight, dtype, "dweight")
+    check(got[2], dout.sum(axis=(0, 2, 3)) if dbias is None else dbias, dtype, "dbias")

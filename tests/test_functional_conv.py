@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import cnnbook.functional as F
 from cnnbook.check import assert_close, gradcheck
-from engine_helpers import check, torch_grads
+from engine_helpers import check, check_conv_like, torch_grads
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 
@@ -62,12 +62,8 @@ def run_conv2d_against_torch(cfg, dtype):
             F.conv2d(x, weight, bias, **kw)
         return
     dout = rng.standard_normal(TF.conv2d(torch.tensor(x), torch.tensor(weight), None, **tkw).shape).astype(dtype)
-    out, (dx, dweight, dbias) = torch_grads(lambda a, b, c: TF.conv2d(a, b, c, **tkw), dout, x, weight, bias)
-    check(F.conv2d(x, weight, bias, **kw), out, dtype, "out")
-    got = F.conv2d_backward(dout, x, weight, **kw)
-    check(got[0], dx, dtype, "dx")
-    check(got[1], dweight, dtype, "dweight")
-    check(got[2], dout.sum(axis=(0, 2, 3)) if dbias is None else dbias, dtype, "dbias")
+    check_conv_like(lambda a, b, c: F.conv2d(a, b, c, **kw), lambda d, a, b: F.conv2d_backward(d, a, b, **kw),
+                    lambda a, b, c: TF.conv2d(a, b, c, **tkw), x, weight, bias, dout, dtype)
 
 
 @given(cfg=conv_configs())
@@ -109,12 +105,9 @@ def run_conv_transpose2d_against_torch(cfg, dtype):
             F.conv_transpose2d(x, weight, bias, **kw)
         return
     dout = rng.standard_normal(shape).astype(dtype)
-    out, (dx, dweight, dbias) = torch_grads(lambda a, b, c: TF.conv_transpose2d(a, b, c, **kw), dout, x, weight, bias)
-    check(F.conv_transpose2d(x, weight, bias, **kw), out, dtype, "out")
-    got = F.conv_transpose2d_backward(dout, x, weight, **kw)
-    check(got[0], dx, dtype, "dx")
-    check(got[1], dweight, dtype, "dweight")
-    check(got[2], dout.sum(axis=(0, 2, 3)) if dbias is None else dbias, dtype, "dbias")
+    check_conv_like(lambda a, b, c: F.conv_transpose2d(a, b, c, **kw),
+                    lambda d, a, b: F.conv_transpose2d_backward(d, a, b, **kw),
+                    lambda a, b, c: TF.conv_transpose2d(a, b, c, **kw), x, weight, bias, dout, dtype)
 
 
 @given(cfg=conv_transpose_configs())
