@@ -2,8 +2,9 @@
 
 Every helper builds a new Matplotlib figure sized for a book page (at most 9 inches wide,
 100 dpi), sets titles and axis labels, and returns the :class:`~matplotlib.figure.Figure`; the
-caller shows it (``plt.show()`` in a notebook) or saves it. Figure text is ASCII/Latin only,
-so no CJK font is needed.
+caller shows it (``plt.show()`` in a notebook) or saves it. Importing this module registers
+Noto Sans CJK (:func:`cnnbook.fonts.use_cjk_font`) as a fallback font, so figure text may carry
+the Chinese terms of the glossary, e.g. "convolution (卷积)".
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
+
+from cnnbook.fonts import use_cjk_font
 
 __all__ = [
     "PAGE_WIDTH",
@@ -28,6 +31,8 @@ __all__ = [
 PAGE_WIDTH = 9.0
 #: Resolution of every figure (keeps notebooks small).
 DPI = 100
+
+use_cjk_font()
 
 
 def _to_images(images) -> list[np.ndarray]:
@@ -338,15 +343,16 @@ def plot_connectivity(n_in: int = 9, kernel_size: int = 3, *, title: str | None 
     x_out = np.arange(n_out) + (kernel_size - 1) / 2
     cmap = plt.get_cmap("tab10")
     panels = [
-        ("dense", [(i, k) for i in range(n_out) for k in range(n_in)], n_out * n_in),
-        ("locally connected", [(i, i + a) for i in range(n_out) for a in range(kernel_size)], n_out * kernel_size),
-        ("convolution", [(i, i + a) for i in range(n_out) for a in range(kernel_size)], kernel_size),
+        ("dense (全连接)", [(i, k) for i in range(n_out) for k in range(n_in)], n_out * n_in),
+        ("locally connected (局部连接)", [(i, i + a) for i in range(n_out) for a in range(kernel_size)],
+         n_out * kernel_size),
+        ("convolution (卷积)", [(i, i + a) for i in range(n_out) for a in range(kernel_size)], kernel_size),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.8), dpi=DPI)
     rng = np.random.default_rng(0)
     for ax, (name, edges, n_weights) in zip(axes, panels):
         for e, (i, k) in enumerate(edges):
-            if name == "convolution":
+            if name.startswith("convolution"):
                 colour = cmap((k - i) % 10)
             else:
                 colour = plt.get_cmap("hsv")(rng.random())

@@ -1,4 +1,6 @@
 """Specification of cnnbook.plot: every helper returns a labelled Figure that closes cleanly."""
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -107,12 +109,21 @@ def test_plot_connectivity_draws_three_panels_with_one_line_per_connection():
     fig = plot.plot_connectivity(7, 3)
     assert len(fig.axes) == 3
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["dense\n35 weights", "locally connected\n15 weights", "convolution\n3 weights"]
+    assert titles == ["dense (全连接)\n35 weights", "locally connected (局部连接)\n15 weights",
+                      "convolution (卷积)\n3 weights"]
     assert [len(ax.get_lines()) for ax in fig.axes] == [35, 15, 15]
     conv_colours = {tuple(line.get_color()) for line in fig.axes[2].get_lines()}
     assert len(conv_colours) == 3          # shared weights share a colour
     assert all(ax.get_xlabel() == "position" for ax in fig.axes)
     assert closes_cleanly(fig)
+
+
+def test_chinese_figure_text_draws_without_missing_glyph_warnings():
+    fig = plot.plot_connectivity(5, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.canvas.draw()
+    plt.close(fig)
 
 
 def test_plot_connectivity_rejects_a_kernel_wider_than_the_input():
