@@ -24,6 +24,7 @@ help:
 	@echo "make execute    re-run every chapter and solution notebook in place (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ (student copies) from solutions/"
 	@echo "make student    build the student edition (no solutions) into _build/student/_build/html"
+	@echo "make grade      grade exercise notebooks (NB=notebook or folder; default exercises/)"
 	@echo "make bench      time the NumPy engine against PyTorch, write bench/results.md"
 	@echo "make lock       re-resolve the dependencies of pyproject.toml into requirements.lock"
 	@echo "make clean      remove build outputs (keeps .venv)"
