@@ -204,8 +204,13 @@ def test_solution_notebook_follows_the_exercise_conventions(path):
     assert any(e.graded for e in found), "at least one auto-graded coding exercise"
     assert any(not e.graded for e in found), "at least one conceptual exercise"
     chapter = path.name[:2].lstrip("0")
+    nb = read(path)
     for e in found:
         assert e.id.split(".")[0] == chapter, f"exercise {e.id} in chapter {chapter}'s notebook"
+        statement = nb.cells[e.cells[0]].source
+        assert re.match(rf"## Exercise {re.escape(e.id)}: ", statement), f"exercise {e.id}: heading"
+        shown = f"{e.points:g} point{'s' if e.points != 1 else ''} · difficulty {e.difficulty} of 3"
+        assert shown in statement, f"exercise {e.id}: the statement shows {shown!r} (its metadata)"
 
 
 def test_exercises_are_in_sync_with_solutions():
