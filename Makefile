@@ -32,7 +32,12 @@ help:
 install: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+	    echo "$(VENV) was made with another Python than 3.11: recreating it"; rm -rf $(VENV); fi
+	@if [ ! -x $(PY) ]; then \
+	    $(PYTHON) -c 'import sys; v = sys.version.split()[0]; sys.exit(0 if sys.version_info[:2] == (3, 11) else \
+	        f"error: the book needs Python 3.11, and $(PYTHON) is Python {v}. Run make PYTHON=python3.11 (or the path of a Python 3.11)")' \
+	    && $(PYTHON) -m venv $(VENV); fi
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.lock
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
