@@ -6,8 +6,9 @@
 A submission is run top to bottom in a fresh kernel. The check cells are taken from the solution
 notebook (matched by cell id, so editing an ``assert`` in a submission changes nothing; a deleted
 check cell is put back). An exercise earns its points when every one of its check cells runs
-without error. A broken cell only costs the exercise it belongs to: the run goes on, and a
-kernel that dies or a cell that runs out of time costs the exercises not yet graded. Exercises
+without error. A broken cell only costs the exercise it belongs to: the run goes on; a cell
+that runs out of time is interrupted; a cell that kills the kernel is left out and the notebook
+is run again from the top without it. Exercises
 without a check cell (conceptual answers) are listed for a human reader and not counted in the
 automatic total. The last line printed for a notebook is ``total: EARNED / POSSIBLE``.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -74,6 +76,12 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+@functools.lru_cache(maxsize=None)
+def _read_reference(path: Path):
+    """Read a solution notebook once per grading run (later submissions cannot change it)."""
+    return nbformat.read(path, as_version=4)
+
+
 def find_solution(submission, path: Path, solutions: Path) -> Path:
     """The solution notebook a submission belongs to: from its metadata, else by file name."""
     named = submission.metadata.get("cnnbook", {}).get("solution")
@@ -86,71 +94,130 @@ def find_solution(submission, path: Path, solutions: Path) -> Path:
                             f"(name the submission ..._NN_slug.ipynb)")
 
 
+def _give_cells_ids(submission, reference) -> None:
+    """Make sure every submitted cell has an id that can be matched with the reference.
+
+    Notebooks saved by older tools (nbformat < 4.5, some online services) have no cell ids; if
+    the submission has the reference's cells in the reference's order, they get its ids by
+    position, otherwise fresh ones (its check cells are then put back from the reference).
+    """
+    ids = [cell.get("id") for cell in submission.cells]
+    reference_ids = {cell.id for cell in reference.cells}
+    if all(ids) and reference_ids & set(ids):
+        return
+    same_layout = len(submission.cells) == len(reference.cells) and all(
+        a.cell_type == b.cell_type for a, b in zip(submission.cells, reference.cells))
+    for k, cell in enumerate(submission.cells):
+        cell["id"] = reference.cells[k].id if same_layout else f"submitted-{k}"
+
+
+def _reference_imports(reference) -> str:
+    """The import lines of the reference's first code cell."""
+    first = next((cell for cell in reference.cells if cell.cell_type == "code"), None)
+    lines = first.source.splitlines() if first else []
+    return "\n".join(line for line in lines if re.match(r"^(import|from)\s", line))
+
+
 def _with_reference_checks(submission, reference, exercises: list[Exercise]):
-    """The cells to run: the submission's, with every check cell taken from the reference."""
+    """The cells to run: the submission's, with every check cell taken from the reference.
+
+    Each check cell starts by importing again what the reference imports, so that a submission
+    cannot weaken a check by rebinding a name such as ``assert_close`` in its own cells.
+    """
     nb = copy.deepcopy(submission)
+    _give_cells_ids(nb, reference)
+    imports = _reference_imports(reference)
     checks = {reference.cells[i].id: reference.cells[i] for e in exercises for i in e.check_cells}
     position = {cell.id: k for k, cell in enumerate(nb.cells)}
     for cell in nb.cells:
         if cell.get("id") in checks:
-            cell.source = checks[cell.id].source
             cell.cell_type = "code"
+            cell.source = checks[cell.id].source
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
     # Put back deleted check cells, right after the nearest earlier reference cell still present.
     for k, ref_cell in enumerate(reference.cells):
-        if ref_cell.id in checks and ref_cell.id not in {c.get("id") for c in nb.cells}:
+        if ref_cell.id in checks and ref_cell.id not in position:
             anchor = next((position[reference.cells[j].id] for j in range(k - 1, -1, -1)
                            if reference.cells[j].id in position), len(nb.cells) - 1)
-            restored = nbformat.v4.new_code_cell(ref_cell.source, id=ref_cell.id)
-            nb.cells.insert(anchor + 1, restored)
+            nb.cells.insert(anchor + 1, nbformat.v4.new_code_cell(ref_cell.source, id=ref_cell.id))
             position = {cell.id: n for n, cell in enumerate(nb.cells)}
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            if cell.id in checks and imports:
+                cell.source = f"{imports}\n{cell.source}"
     return nb
 
 
-def _run(nb, cwd: Path, timeout: int) -> tuple[dict[str, str], str]:
-    """Run every code cell; return {cell id: error text} for the cells that failed, and a note."""
+def _run_once(nb, cwd: Path, timeout: int, skip: set[str]):
+    """Run the code cells not in ``skip`` in one fresh kernel; return (ran ids, id of a killer cell)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, record_timing=False,
                             resources={"metadata": {"path": str(cwd)}})
-    note = ""
     ran: set[str] = set()
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            try:
-                client.execute_cell(cell, index)
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or cell.id in skip:
+                    continue
+                try:
+                    client.execute_cell(cell, index)
+                except DeadKernelError:
+                    return ran, cell.id
+                except Exception:  # a timeout the kernel did not survive
+                    return ran, cell.id
                 ran.add(cell.id)
-            except DeadKernelError:
-                note = f"the kernel died while running cell {index}; later cells were not run"
-                break
-            except Exception as error:  # a timeout the kernel did not survive, an interrupted run
-                note = f"cell {index} could not be run ({type(error).__name__}); later cells were not run"
-                break
-    failures = {}
+    except DeadKernelError:  # the kernel died while shutting down; what ran, ran
+        pass
+    return ran, None
+
+
+def _run(nb, cwd: Path, timeout: int, max_restarts: int = 3) -> tuple[dict[str, str], str]:
+    """Run every code cell; return {cell id: error text} for the cells that failed, and a note.
+
+    A cell that kills the kernel (or hangs past the timeout and cannot be interrupted) is
+    recorded as failed; the notebook is then run again from the top in a fresh kernel without
+    that cell, so the exercises after it are still graded.
+    """
+    skip: dict[str, str] = {}
+    notes = []
+    for _ in range(max_restarts + 1):
+        ran, killer = _run_once(nb, cwd, timeout, set(skip))
+        if killer is None:
+            break
+        index = next(k for k, cell in enumerate(nb.cells) if cell.id == killer)
+        skip[killer] = "the kernel died (or hung) running this cell"
+        notes.append(f"the kernel died running cell {index}; re-ran the notebook without it")
+    else:
+        notes.append(f"gave up after {max_restarts} restarts; cells not reached were not run")
+    failures = dict(skip)
     for cell in nb.cells:
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or cell.id in failures:
             continue
         if cell.id not in ran:
             failures[cell.id] = "not run"
             continue
         for output in cell.outputs:
             if output.output_type == "error":
-                failures[cell.id] = _describe_error(output)
+                failures[cell.id] = _describe_error(output, timeout)
                 break
-    return failures, note
+    return failures, "; ".join(notes)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _describe_error(output) -> str:
+def _describe_error(output, timeout: int | None = None) -> str:
     """``Name: message``; for a bare ``assert``, the failing line, so a student knows which check."""
+    if output.ename == "KeyboardInterrupt" and timeout is not None:
+        return f"timed out: the cell ran longer than {timeout} s (--timeout) and was interrupted"
     text = f"{output.ename}: {output.evalue}".strip()
     if not output.evalue:
         arrows = [line for line in (_ANSI.sub("", frame) for frame in output.get("traceback", []))
@@ -170,7 +237,7 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
     try:
         submission = nbformat.read(path, as_version=4)
         reference_path = find_solution(submission, path, solutions)
-        reference = nbformat.read(reference_path, as_version=4)
+        reference = _read_reference(reference_path.resolve())
         exercises = list_exercises(reference, name=str(reference_path))
     except Exception as error:
         report.error = f"cannot grade: {type(error).__name__}: {error}"
@@ -182,8 +249,12 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
             except Exception:
                 pass
         return report
-    nb = _with_reference_checks(submission, reference, exercises)
-    failures, report.error = _run(nb, path.parent.resolve(), timeout)
+    try:
+        nb = _with_reference_checks(submission, reference, exercises)
+        failures, report.error = _run(nb, path.parent.resolve(), timeout)
+    except Exception as error:  # whatever goes wrong with one submission stays with it
+        report.error = f"cannot run: {type(error).__name__}: {error}"
+        failures = {reference.cells[i].id: "not run" for e in exercises for i in e.cells}
     for e in exercises:
         if not e.graded:
             report.results.append(ExerciseResult(e.id, e.points, 0, "manual"))

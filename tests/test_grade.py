@@ -1,6 +1,7 @@
 """The auto-grader: full marks on a solution, zero on the untouched student copy, robust to
 broken submissions, tampered checks and folders of submissions."""
 import csv
+import json
 
 import nbformat
 import pytest
@@ -93,13 +94,46 @@ def test_deleted_check_cells_are_put_back(book, tmp_path):
     assert scores(report) == {"9.1": (2, "ok"), "9.2": (0, "failed"), "9.3": (0, "manual")}
 
 
-def test_a_dead_kernel_costs_only_the_exercises_not_yet_graded(book, tmp_path):
-    nb = student_with(book, add="return a + b", mul="import os; os._exit(1)")
-    nb.cells.insert(7, new_code_cell("mul(1, 1)"))
+def test_a_dead_kernel_costs_only_its_own_exercise(book, tmp_path):
+    nb = student_with(book, add="import os; os._exit(1)", mul="return a * b")
+    nb.cells.insert(4, new_code_cell("add(1, 1)"))
     nbformat.write(nb, tmp_path / "dave_09_demo.ipynb")
     report = grade.grade_notebook(tmp_path / "dave_09_demo.ipynb", solutions=book / "solutions")
-    assert scores(report)["9.1"] == (2, "ok") and scores(report)["9.2"][0] == 0
+    assert scores(report)["9.1"][0] == 0 and scores(report)["9.2"] == (3, "ok")
     assert "kernel died" in report.error
+
+
+def test_a_cell_past_the_timeout_is_interrupted_and_named(book, tmp_path):
+    nb = student_with(book, add="return a + b", mul="while True: pass")
+    nbformat.write(nb, tmp_path / "fay_09_demo.ipynb")
+    report = grade.grade_notebook(tmp_path / "fay_09_demo.ipynb", solutions=book / "solutions", timeout=3)
+    assert scores(report)["9.1"] == (2, "ok") and scores(report)["9.2"][0] == 0
+    assert report.results[1].detail.startswith("timed out: the cell ran longer than 3 s")
+
+
+def test_rebinding_a_checking_helper_does_not_pass_a_check(book, tmp_path):
+    ref = nbformat.read(book / "solutions" / "09_demo.ipynb", as_version=4)
+    ref.cells[4].source = "np.testing.assert_equal(add(2, 3), 5)"   # a check that relies on an import
+    nbformat.write(ref, book / "solutions" / "09_demo.ipynb")
+    exercises.generate(book)
+    nb = student_with(book, add="return 0", mul="return a * b")
+    fake = "import types\nnp = types.SimpleNamespace(testing=types.SimpleNamespace(assert_equal=lambda *a: None))"
+    nb.cells[3].source += "\n" + fake                                  # the cheat: a do-nothing check helper
+    nbformat.write(nb, tmp_path / "gil_09_demo.ipynb")
+    report = grade.grade_notebook(tmp_path / "gil_09_demo.ipynb", solutions=book / "solutions")
+    assert scores(report)["9.1"] == (0, "failed") and scores(report)["9.2"] == (3, "ok")
+    assert "AssertionError" in report.results[0].detail
+
+
+def test_notebook_without_cell_ids_is_matched_by_position(book, tmp_path):
+    nb = student_with(book, add="return a + b", mul="return a * b")
+    data = json.loads(nbformat.writes(nb))
+    data["nbformat_minor"] = 4
+    for cell in data["cells"]:
+        del cell["id"]
+    (tmp_path / "hal_09_demo.ipynb").write_text(json.dumps(data))
+    report = grade.grade_notebook(tmp_path / "hal_09_demo.ipynb", solutions=book / "solutions")
+    assert scores(report) == {"9.1": (2, "ok"), "9.2": (3, "ok"), "9.3": (0, "manual")}
 
 
 def test_unreadable_submission_scores_zero_with_a_note(book, tmp_path):
