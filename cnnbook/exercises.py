@@ -248,14 +248,32 @@ def _pairs(root: Path):
         yield solution, root / "exercises" / solution.name
 
 
-def generate(root: Path | str = ".") -> list[Path]:
-    """Write ``exercises/`` from ``solutions/``; return the files that changed."""
+def _has_student_work(path: Path) -> bool:
+    """True if a student copy has been run (it holds outputs or execution counts)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return False
+    return any(cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+               for cell in nb.cells)
+
+
+def generate(root: Path | str = ".", *, force: bool = False) -> list[Path]:
+    """Write ``exercises/`` from ``solutions/``; return the files that changed.
+
+    A student copy that has been run (it has outputs) is somebody's work: it is not overwritten
+    unless ``force`` is true; an ``ExerciseError`` says where to move it.
+    """
     root = Path(root)
     (root / "exercises").mkdir(exist_ok=True)
     changed = []
     for solution, target in _pairs(root):
         text = _student_json(solution)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
+            if not force and target.exists() and _has_student_work(target):
+                raise ExerciseError(
+                    f"{target} has been run and may hold your work: move it (e.g. to work/{target.name}, "
+                    f"a folder git ignores) and run again, or pass --force to overwrite it")
             target.write_text(text, encoding="utf-8")
             changed.append(target)
     expected = {target.name for _, target in _pairs(root)}
@@ -326,6 +344,8 @@ def main(argv=None) -> int:
     group.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
     group.add_argument("--stage-student", type=Path, metavar="DIR",
                        help="copy the book into DIR with solutions replaced by student copies")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite student copies even if they have been run (outputs are lost)")
     args = parser.parse_args(argv)
     try:
         if args.check:
@@ -342,7 +362,7 @@ def main(argv=None) -> int:
             dest = stage_student_book(args.root, args.stage_student)
             print(f"student edition staged in {dest}")
             return 0
-        changed = generate(args.root)
+        changed = generate(args.root, force=args.force)
         for path in changed:
             print(f"wrote {path}")
         print(f"exercises/: {len(changed)} file(s) changed")

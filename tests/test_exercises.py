@@ -239,3 +239,18 @@ def test_stage_student_book_replaces_solutions(book):
 def test_stage_student_book_refuses_the_book_folder(book):
     with pytest.raises(ValueError, match="dest"):
         ex.stage_student_book(book, book)
+
+
+def test_generate_does_not_overwrite_a_student_copy_that_was_run(book):
+    ex.generate(book)
+    target = book / "exercises" / "01_demo.ipynb"
+    worked = nbformat.read(target, as_version=4)
+    worked.cells[3].source = "def dense_params(n_in, n_out):\n    return n_in * n_out + n_out"
+    worked.cells[3].execution_count = 2
+    nbformat.write(worked, target)
+    with pytest.raises(ex.ExerciseError, match=r"has been run and may hold your work: move it"):
+        ex.generate(book)
+    assert "return n_in * n_out + n_out" in target.read_text()
+    assert ex.main(["--root", str(book)]) == 2
+    assert ex.generate(book, force=True) == [target]
+    assert ex.check(book) == []
