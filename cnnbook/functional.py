@@ -64,7 +64,10 @@ def _batched(x, name="x", layout="(N, C, H, W)"):
     x = _as_float(x, name)
     if x.ndim == 3:
         return x[None], True
-    return _check_4d(x, name, layout), False
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D array {layout} or one unbatched 3-D image "
+                         f"(C, H, W), got shape {x.shape}")
+    return x, False
 
 
 def _check_dout(dout, expected_shape, dtype):
@@ -109,17 +112,21 @@ def _conv_out_size(size, pads, kernel, stride, dilation, axis):
     padded = size + pads[0] + pads[1]
     effective = dilation * (kernel - 1) + 1
     if effective > padded:
-        raise ValueError(f"kernel_size: the {axis} kernel size {kernel} (effective size {effective} with "
+        raise ValueError(f"weight: the {axis} kernel size {kernel} (effective size {effective} with "
                          f"dilation {dilation}) is larger than the padded input {axis} {padded} "
                          f"(input {size} + padding {pads[0]} + {pads[1]})")
     return (padded - effective) // stride + 1
 
 
-def _conv_weight(weight, x_channels, groups, transposed=False):
+def _conv_weight(weight, x_channels, groups, transposed=False, unbatched=False):
     """Check a conv weight against the input channels and groups; return the output channels C_out."""
     layout = "(C_in, C_out // groups, kH, kW)" if transposed else "(C_out, C_in // groups, kH, kW)"
     if weight.ndim != 4:
         raise ValueError(f"weight: expected a 4-D array {layout}, got shape {weight.shape}")
+    if 0 in weight.shape:
+        raise ValueError(f"weight: expected every dimension of {layout} to be at least 1, got shape {weight.shape}")
+    hint = (" (a 3-D x is one unbatched image (C_in, H, W), as in PyTorch; a batch of grey images "
+            "has shape (N, 1, H, W))") if unbatched else ""
     if not _is_int(groups) or groups < 1:
         raise ValueError(f"groups: expected a positive int, got {groups!r}")
     if transposed:
@@ -128,7 +135,7 @@ def _conv_weight(weight, x_channels, groups, transposed=False):
             raise ValueError(f"groups: {groups} does not divide the {c_in} input channels "
                              f"(weight.shape = {weight.shape})")
         if x_channels != c_in:
-            raise ValueError(f"x: expected {c_in} channels (weight.shape[0]), got {x_channels}")
+            raise ValueError(f"x: expected {c_in} channels (weight.shape[0]), got {x_channels}{hint}")
         return c_out
     c_out, c_in = weight.shape[0], weight.shape[1] * groups
     if c_out % groups:
@@ -138,7 +145,7 @@ def _conv_weight(weight, x_channels, groups, transposed=False):
         if x_channels % groups:
             raise ValueError(f"groups: {groups} does not divide the {x_channels} input channels of x")
         raise ValueError(f"x: expected C_in = weight.shape[1] * groups = {weight.shape[1]} * {groups} = "
-                         f"{c_in} channels, got {x_channels} (x.shape[1])")
+                         f"{c_in} channels, got {x_channels}{hint}")
     return c_out
 
 
@@ -156,7 +163,7 @@ def _conv_setup(x, weight, stride, padding, dilation, groups):
     """Validate conv2d arguments; return ``(x, weight, stride, dilation, pads, out_hw, squeeze)``."""
     x, squeeze = _batched(x, "x", "(N, C_in, H, W)")
     weight = _as_float(weight, "weight").astype(x.dtype, copy=False)
-    _conv_weight(weight, x.shape[1], groups)
+    _conv_weight(weight, x.shape[1], groups, unbatched=squeeze)
     stride = _pair(stride, "stride", minimum=1)
     dilation = _pair(dilation, "dilation", minimum=1)
     kernel = weight.shape[2:]
@@ -378,7 +385,7 @@ def _conv_transpose_setup(x, weight, stride, padding, output_padding, groups, di
     """Validate conv_transpose2d arguments; return the arguments of the equivalent conv2d gradient."""
     x, squeeze = _batched(x, "x", "(N, C_in, H, W)")
     weight = _as_float(weight, "weight").astype(x.dtype, copy=False)
-    c_out = _conv_weight(weight, x.shape[1], groups, transposed=True)
+    c_out = _conv_weight(weight, x.shape[1], groups, transposed=True, unbatched=squeeze)
     stride = _pair(stride, "stride", minimum=1)
     dilation = _pair(dilation, "dilation", minimum=1)
     if isinstance(padding, str):

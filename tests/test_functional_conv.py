@@ -58,7 +58,7 @@ def run_conv2d_against_torch(cfg, dtype):
     try:
         TF.conv2d(torch.tensor(x), torch.tensor(weight), None, **tkw)
     except RuntimeError:  # e.g. the kernel is larger than the padded input: we must refuse too
-        with pytest.raises(ValueError, match="kernel_size"):
+        with pytest.raises(ValueError, match="weight: the .* kernel size"):
             F.conv2d(x, weight, bias, **kw)
         return
     dout = rng.standard_normal(TF.conv2d(torch.tensor(x), torch.tensor(weight), None, **tkw).shape).astype(dtype)
@@ -133,7 +133,7 @@ def test_conv1d_and_backward_match_torch(n, groups, cin, cout, length, k, stride
     try:
         shape = TF.conv1d(torch.tensor(x), torch.tensor(weight), None, **kw).shape
     except RuntimeError:
-        with pytest.raises(ValueError, match="kernel_size"):
+        with pytest.raises(ValueError, match="weight: the .* kernel size"):
             F.conv1d(x, weight, bias, **kw)
         return
     dout = rng.standard_normal(shape)
@@ -356,8 +356,12 @@ W = np.zeros((4, 3, 3, 3))
     (lambda: F.conv2d(np.zeros((3, 8)), W), ValueError, r"x: expected a 4-D array .*got shape \(3, 8\)"),
     (lambda: F.conv2d(np.zeros((1, 2, 3, 8, 8)), W), ValueError, r"x: expected a 4-D array"),
     (lambda: F.conv2d(X, np.zeros((4, 3, 3))), ValueError, r"weight: expected a 4-D array"),
-    (lambda: F.conv2d(X, np.zeros((4, 3, 9, 3))), ValueError, r"kernel_size: the height kernel size 9.*padded input height 8"),
-    (lambda: F.conv2d(X, W, dilation=4), ValueError, r"kernel_size: .*effective size 9 with dilation 4.*height 8"),
+    (lambda: F.conv2d(X, np.zeros((4, 3, 0, 2))), ValueError, r"weight: expected every dimension .* at least 1, got shape \(4, 3, 0, 2\)"),
+    (lambda: F.conv2d(X, np.zeros((0, 3, 2, 2))), ValueError, r"weight: expected every dimension"),
+    (lambda: F.conv2d(np.zeros((5, 8, 8)), np.zeros((4, 1, 3, 3))), ValueError,
+     r"x: expected C_in = .* 1 channels, got 5 \(a 3-D x is one unbatched image \(C_in, H, W\), as in PyTorch; a batch of grey images has shape \(N, 1, H, W\)\)"),
+    (lambda: F.conv2d(X, np.zeros((4, 3, 9, 3))), ValueError, r"weight: the height kernel size 9.*padded input height 8"),
+    (lambda: F.conv2d(X, W, dilation=4), ValueError, r"weight: .*effective size 9 with dilation 4.*height 8"),
     (lambda: F.conv2d(X, W, stride=0), ValueError, r"stride: expected values >= 1, got 0"),
     (lambda: F.conv2d(X, W, stride=(1, -2)), ValueError, r"stride: expected values >= 1"),
     (lambda: F.conv2d(X, W, dilation=0), ValueError, r"dilation: expected values >= 1"),

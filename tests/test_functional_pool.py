@@ -285,7 +285,7 @@ X = np.zeros((2, 3, 8, 8))
 @pytest.mark.parametrize("call, error, pattern", [
     (lambda: F.max_pool2d(X, 3, padding=2), ValueError, r"padding: must be at most half of the kernel size"),
     (lambda: F.avg_pool2d(X, 2, padding=(0, 2)), ValueError, r"padding: must be at most half"),
-    (lambda: F.max_pool2d(np.zeros((8, 8)), 2), ValueError, r"x: expected a 4-D array \(N, C, H, W\), got shape \(8, 8\)"),
+    (lambda: F.max_pool2d(np.zeros((8, 8)), 2), ValueError, r"x: expected a 4-D array \(N, C, H, W\) or one unbatched 3-D image \(C, H, W\), got shape \(8, 8\)"),
     (lambda: F.avg_pool2d(np.zeros((1, 1, 1, 8, 8)), 2), ValueError, r"x: expected a 4-D array"),
     (lambda: F.max_pool2d(X, 2, stride=0), ValueError, r"stride: expected values >= 1, got 0"),
     (lambda: F.max_pool2d(X, 2, dilation=0), ValueError, r"dilation: expected values >= 1"),
