@@ -67,7 +67,9 @@ student: $(STAMP)
 	$(PY) -m cnnbook.exercises --check
 	$(PY) -m cnnbook.exercises --stage-student _build/student
 	$(BOOK_BUILD) _build/student
-	@echo "The student edition is in _build/student/_build/html/index.html"
+	tar -czf _build/student-edition.tar.gz --exclude=_build -C _build student
+	@echo "The student edition is in _build/student/_build/html/index.html;"
+	@echo "_build/student-edition.tar.gz is what students need to run it (no solutions inside)."
 
 grade: $(STAMP)
 	$(PY) -m cnnbook.grade $(or $(NB),exercises)

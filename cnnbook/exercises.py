@@ -151,12 +151,13 @@ def student_text(source: str, exercise_id: str, *, where: str = "cell") -> str:
     return "\n".join(lines)
 
 
-def list_exercises(nb, name: str = "notebook") -> list[Exercise]:
+def list_exercises(nb, name: str = "notebook", *, require_solutions: bool = True) -> list[Exercise]:
     """Validate the exercise structure of a solution notebook and describe its exercises.
 
     Raises ``ExerciseError`` (naming the notebook and the cell) for a misplaced or unbalanced
     marker, a marker in a Markdown cell, a ``check`` or ``solution`` cell outside an exercise,
-    invalid metadata, a duplicate id, or a coding exercise without a check cell.
+    invalid metadata, a duplicate id, a coding exercise without a check cell, or (unless
+    ``require_solutions`` is false, as for a student copy) an exercise without a solution.
     """
     exercises: list[dict] = []
     for index, cell in enumerate(nb.cells):
@@ -193,7 +194,7 @@ def list_exercises(nb, name: str = "notebook") -> list[Exercise]:
         code_solution = any(nb.cells[i].cell_type == "code" for i in e["solution"])
         if code_solution and not e["check"]:
             raise ExerciseError(f"{name}: exercise {e['id']} has solution code but no cell tagged 'check'")
-        if not e["solution"]:
+        if not e["solution"] and require_solutions:
             raise ExerciseError(f"{name}: exercise {e['id']} has no solution (no '{BEGIN}' region "
                                 f"and no Markdown cell tagged 'solution')")
         result.append(Exercise(id=e["id"], points=e["points"], difficulty=e["difficulty"],
@@ -306,15 +307,39 @@ def check(root: Path | str = ".") -> list[str]:
     return problems
 
 
-_BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+_BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "Makefile", "pyproject.toml", "requirements.lock",
+               ".gitignore")
 _BOOK_DIRS = ("chapters", "appendix", "bench", "cnnbook")
+
+STUDENT_README = """# Convolutional Networks from Scratch: student edition
+
+This is the student edition of the book: the chapters, and an exercise notebook for each chapter
+with a `raise NotImplementedError(...)` stub where your code goes. You need Python 3.11, `make`
+and a Unix shell (Linux, macOS, or WSL on Windows).
+
+```bash
+make book                     # set up .venv (about 1.5 min) and build the web book: _build/html/index.html
+mkdir -p work && cp solutions/01_fully_connected.ipynb work/
+.venv/bin/jupyter lab work/01_fully_connected.ipynb
+```
+
+Run each exercise cell and the **check** cell after it: the check passes when your answer is
+right. Conceptual exercises are answered in the "Your answer" cells. Work in `work/`, not in
+`solutions/` (which holds the blank exercise notebooks the web book shows). To see your points:
+
+```bash
+.venv/bin/python -m cnnbook.grade work/01_fully_connected.ipynb
+```
+"""
 
 
 def stage_student_book(root: Path | str, dest: Path | str) -> Path:
     """Copy the book into ``dest`` with each ``solutions/`` notebook replaced by its student copy.
 
     The table of contents, titles and links stay the same, so the student edition builds with
-    the same zero-warning settings as the full book.
+    the same zero-warning settings as the full book. With the Makefile, the package and the lock
+    file alongside, ``dest`` is also what a student needs to run the notebooks (``make book``),
+    with no solution anywhere in it.
     """
     root, dest = Path(root).resolve(), Path(dest).resolve()
     if dest == root or dest in root.parents or dest.parent == root:
@@ -323,13 +348,16 @@ def stage_student_book(root: Path | str, dest: Path | str) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for name in _BOOK_FILES:
-        shutil.copy2(root / name, dest / name)
+        if (root / name).exists():
+            shutil.copy2(root / name, dest / name)
     for md in root.glob("*.md"):
         if md.name != "README.md":
             shutil.copy2(md, dest / md.name)
+    (dest / "README.md").write_text(STUDENT_README, encoding="utf-8")
     for folder in _BOOK_DIRS:
         if (root / folder).is_dir():
-            shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(root / folder, dest / folder,
+                            ignore=shutil.ignore_patterns("__pycache__"))
     (dest / "solutions").mkdir()
     for solution, _ in _pairs(root):
         (dest / "solutions" / solution.name).write_text(_student_json(solution), encoding="utf-8")

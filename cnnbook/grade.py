@@ -238,12 +238,12 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
         submission = nbformat.read(path, as_version=4)
         reference_path = find_solution(submission, path, solutions)
         reference = _read_reference(reference_path.resolve())
-        exercises = list_exercises(reference, name=str(reference_path))
+        exercises = list_exercises(reference, name=str(reference_path), require_solutions=False)
     except Exception as error:
         report.error = f"cannot grade: {type(error).__name__}: {error}"
         if reference_path is not None:
             try:
-                exercises = list_exercises(nbformat.read(reference_path, as_version=4))
+                exercises = list_exercises(nbformat.read(reference_path, as_version=4), require_solutions=False)
                 report.results = [ExerciseResult(e.id, e.points, 0, "failed" if e.graded else "manual")
                                   for e in exercises]
             except Exception:

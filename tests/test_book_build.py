@@ -56,6 +56,30 @@ def test_chapter_figures_are_embedded_as_local_images(built):
         assert (html / "chapters" / src).resolve().exists(), src
 
 
+def test_student_edition_is_runnable_and_holds_no_solution(tmp_path):
+    from cnnbook.exercises import stage_student_book
+
+    staged = stage_student_book(ROOT, tmp_path / "student")
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "README.md", "cnnbook/functional.py"):
+        assert (staged / name).exists(), name
+    assert "student edition" in (staged / "README.md").read_text(encoding="utf-8")
+    for path in staged.rglob("*"):
+        if path.is_file() and path.suffix in (".ipynb", ".md", ".py", ".yml"):
+            text = path.read_text(encoding="utf-8")
+            assert "# BEGIN SOLUTION" not in text or path.name == "exercises.py", path
+
+
+def test_student_copy_can_grade_itself(tmp_path):
+    from cnnbook import grade
+
+    for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
+        student = ROOT / "exercises" / solution.name
+        report = grade.grade_notebook(student, solutions=ROOT / "exercises")
+        full = grade.grade_notebook(solution, solutions=ROOT / "exercises")
+        assert report.possible > 0 and report.earned == 0, "\n".join(report.lines())
+        assert full.earned == full.possible, "\n".join(full.lines())
+
+
 def test_student_edition_builds_without_solutions(tmp_path):
     from cnnbook.exercises import stage_student_book
 
