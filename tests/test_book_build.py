@@ -11,6 +11,19 @@ ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
 
+def page_words(page: str) -> str:
+    """The words of an HTML page, tags and punctuation removed."""
+    return " ".join(re.sub(r"[^A-Za-z]+", " ", re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def model_answer_openings(solution):
+    """The first eight words of each model answer (Markdown cells tagged 'solution')."""
+    for cell in nbformat.read(solution, as_version=4).cells:
+        if "solution" in cell.metadata.get("tags", []):
+            prose = "\n".join(line for line in cell.source.splitlines() if not line.startswith((":::", "```")))
+            yield " ".join(re.sub(r"[^A-Za-z]+", " ", prose).split()[:8])
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
@@ -34,6 +47,14 @@ def test_every_toc_page_is_rendered(built):
         assert (html / page).exists(), page
     for notebook in sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb")):
         assert (html / notebook.parent.name / f"{notebook.stem}.html").exists(), notebook.name
+
+
+def test_full_book_shows_the_model_answers(built):
+    _, html = built
+    for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
+        words = page_words((html / "solutions" / f"{solution.stem}.html").read_text(encoding="utf-8"))
+        for opening in model_answer_openings(solution):
+            assert opening in words, f"model answer missing from the web book: {opening!r}"
 
 
 def test_math_is_served_locally(built):
@@ -91,8 +112,6 @@ def test_student_edition_builds_without_solutions(tmp_path):
         page = (staged / "_build" / "html" / "solutions" / f"{solution.stem}.html").read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in page
         assert "NotImplementedError" in page and "Your answer" in page
-        page_words = " ".join(re.sub(r"[^A-Za-z]+", " ", re.sub(r"<[^>]+>", " ", page)).split())
-        for cell in nbformat.read(solution, as_version=4).cells:
-            if "solution" in cell.metadata.get("tags", []):
-                opening = " ".join(re.sub(r"[^A-Za-z]+", " ", cell.source).split()[:8])
-                assert opening not in page_words, f"the student edition shows a solution: {opening!r}"
+        words = page_words(page)
+        for opening in model_answer_openings(solution):
+            assert opening not in words, f"the student edition shows a solution: {opening!r}"
