@@ -40,6 +40,7 @@ class ExerciseResult:
     earned: float
     status: str  # "ok", "failed", "manual", "not run"
     detail: str = ""
+    answer: str = ""  # for a conceptual ("manual") exercise: the submitted answer text
 
 
 @dataclass
@@ -249,15 +250,19 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
             except Exception:
                 pass
         return report
+    nb = None
     try:
         nb = _with_reference_checks(submission, reference, exercises)
         failures, report.error = _run(nb, path.parent.resolve(), timeout)
     except Exception as error:  # whatever goes wrong with one submission stays with it
         report.error = f"cannot run: {type(error).__name__}: {error}"
         failures = {reference.cells[i].id: "not run" for e in exercises for i in e.cells}
+    submitted = {cell.get("id"): cell for cell in nb.cells} if nb is not None else {}
     for e in exercises:
         if not e.graded:
-            report.results.append(ExerciseResult(e.id, e.points, 0, "manual"))
+            answer = "\n\n".join(submitted[reference.cells[i].id].source.strip() for i in e.solution_cells
+                                 if reference.cells[i].id in submitted)
+            report.results.append(ExerciseResult(e.id, e.points, 0, "manual", answer=answer))
             continue
         check_ids = [reference.cells[i].id for i in e.check_cells]
         problems = [failures[c] for c in check_ids if c in failures]
@@ -297,6 +302,21 @@ def write_csv(reports: list[GradeReport], out: Path) -> None:
                              _fmt(report.earned), _fmt(report.possible), report.error])
 
 
+def write_answers(reports: list[GradeReport], out: Path) -> None:
+    """One Markdown file with every submission's answer to each exercise graded by hand."""
+    lines = ["# Answers to grade by hand", ""]
+    ids = sorted({r.id for report in reports for r in report.results if r.status == "manual"},
+                 key=lambda s: tuple(int(p) for p in s.split(".")))
+    for exercise_id in ids:
+        lines += [f"## Exercise {exercise_id}", ""]
+        for report in reports:
+            for r in report.results:
+                if r.id == exercise_id:
+                    lines += [f"### {report.path.name} ({_fmt(r.points)} point{'' if r.points == 1 else 's'})", "",
+                              r.answer or "*(no answer found)*", ""]
+    out.write_text("\n".join(lines), encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnbook.grade",
                                      description="Run exercise notebooks and print points per exercise.")
@@ -305,6 +325,8 @@ def main(argv=None) -> int:
                         help="folder of solution notebooks (default: the book's solutions/)")
     parser.add_argument("--csv", type=Path, default=None, help="also write one row per notebook to this CSV file")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds allowed per cell")
+    parser.add_argument("--answers", type=Path, default=None,
+                        help="also write the answers to the exercises graded by hand to this Markdown file")
     args = parser.parse_args(argv)
     reports = []
     for path in args.paths:
@@ -319,6 +341,9 @@ def main(argv=None) -> int:
     if args.csv:
         write_csv(reports, args.csv)
         print(f"wrote {args.csv} ({len(reports)} notebooks)")
+    if args.answers:
+        write_answers(reports, args.answers)
+        print(f"wrote {args.answers} (answers to grade by hand)")
     return 0
 
 

@@ -162,6 +162,20 @@ def test_folder_of_submissions_to_csv(book, tmp_path, capsys):
     assert "total: 2 / 5" in printed and "total: 5 / 5" in printed
 
 
+def test_answers_to_grade_by_hand_are_collected(book, tmp_path):
+    nb = student_with(book, add="return a + b")
+    for cell in nb.cells:
+        if "answer" in cell.metadata.get("tags", []):
+            cell.source = "Because the same pattern can appear anywhere."
+    nbformat.write(nb, tmp_path / "ivy_09_demo.ipynb")
+    out = tmp_path / "answers.md"
+    assert grade.main([str(tmp_path / "ivy_09_demo.ipynb"), "--solutions", str(book / "solutions"),
+                       "--answers", str(out)]) == 0
+    text = out.read_text()
+    assert "## Exercise 9.3" in text and "### ivy_09_demo.ipynb (1 point)" in text
+    assert "Because the same pattern can appear anywhere." in text
+
+
 def test_missing_path_is_a_clear_error(tmp_path, capsys):
     assert grade.main([str(tmp_path / "nope.ipynb")]) == 2
     assert "no such notebook" in capsys.readouterr().err
