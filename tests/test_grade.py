@@ -54,6 +54,12 @@ def student_with(book, **answers):
     return nb
 
 
+def graded(book, tmp_path, nb, name, **kwargs):
+    """Save a submission under ``name`` and grade it against the demo book's solutions."""
+    nbformat.write(nb, tmp_path / name)
+    return grade.grade_notebook(tmp_path / name, solutions=book / "solutions", **kwargs)
+
+
 def test_solution_gets_full_marks(book):
     report = grade.grade_notebook(book / "solutions" / "09_demo.ipynb", solutions=book / "solutions")
     assert scores(report) == {"9.1": (2, "ok"), "9.2": (3, "ok"), "9.3": (0, "manual")}
@@ -69,8 +75,7 @@ def test_untouched_student_copy_gets_zero(book):
 
 def test_one_broken_exercise_does_not_cost_the_others(book, tmp_path):
     nb = student_with(book, add="return a +* b", mul="return a * b")
-    nbformat.write(nb, tmp_path / "alice_09_demo.ipynb")
-    report = grade.grade_notebook(tmp_path / "alice_09_demo.ipynb", solutions=book / "solutions")
+    report = graded(book, tmp_path, nb, "alice_09_demo.ipynb")
     assert scores(report)["9.1"] == (0, "failed") and scores(report)["9.2"] == (3, "ok")
     assert "SyntaxError" in report.results[0].detail
 
@@ -80,8 +85,7 @@ def test_edited_check_cells_are_replaced_by_the_reference(book, tmp_path):
     for cell in nb.cells:
         if cell.source == "assert add(2, 3) == 5":
             cell.source = "assert True"
-    nbformat.write(nb, tmp_path / "bob_09_demo.ipynb")
-    report = grade.grade_notebook(tmp_path / "bob_09_demo.ipynb", solutions=book / "solutions")
+    report = graded(book, tmp_path, nb, "bob_09_demo.ipynb")
     assert scores(report)["9.1"] == (0, "failed")
     assert report.results[0].detail == "AssertionError: assert add(2, 3) == 5"  # names the failing check
 
@@ -89,24 +93,21 @@ def test_edited_check_cells_are_replaced_by_the_reference(book, tmp_path):
 def test_deleted_check_cells_are_put_back(book, tmp_path):
     nb = student_with(book, add="return a + b", mul="return a + b")
     nb.cells = [c for c in nb.cells if not c.source.startswith("assert mul")]
-    nbformat.write(nb, tmp_path / "carol_09_demo.ipynb")
-    report = grade.grade_notebook(tmp_path / "carol_09_demo.ipynb", solutions=book / "solutions")
+    report = graded(book, tmp_path, nb, "carol_09_demo.ipynb")
     assert scores(report) == {"9.1": (2, "ok"), "9.2": (0, "failed"), "9.3": (0, "manual")}
 
 
 def test_a_dead_kernel_costs_only_its_own_exercise(book, tmp_path):
     nb = student_with(book, add="import os; os._exit(1)", mul="return a * b")
     nb.cells.insert(4, new_code_cell("add(1, 1)"))
-    nbformat.write(nb, tmp_path / "dave_09_demo.ipynb")
-    report = grade.grade_notebook(tmp_path / "dave_09_demo.ipynb", solutions=book / "solutions")
+    report = graded(book, tmp_path, nb, "dave_09_demo.ipynb")
     assert scores(report)["9.1"][0] == 0 and scores(report)["9.2"] == (3, "ok")
     assert "kernel died" in report.error
 
 
 def test_a_cell_past_the_timeout_is_interrupted_and_named(book, tmp_path):
     nb = student_with(book, add="return a + b", mul="while True: pass")
-    nbformat.write(nb, tmp_path / "fay_09_demo.ipynb")
-    report = grade.grade_notebook(tmp_path / "fay_09_demo.ipynb", solutions=book / "solutions", timeout=3)
+    report = graded(book, tmp_path, nb, "fay_09_demo.ipynb", timeout=3)
     assert scores(report)["9.1"] == (2, "ok") and scores(report)["9.2"][0] == 0
     assert report.results[1].detail.startswith("timed out: the cell ran longer than 3 s")
 
@@ -119,8 +120,7 @@ def test_rebinding_a_checking_helper_does_not_pass_a_check(book, tmp_path):
     nb = student_with(book, add="return 0", mul="return a * b")
     fake = "import types\nnp = types.SimpleNamespace(testing=types.SimpleNamespace(assert_equal=lambda *a: None))"
     nb.cells[3].source += "\n" + fake                                  # the cheat: a do-nothing check helper
-    nbformat.write(nb, tmp_path / "gil_09_demo.ipynb")
-    report = grade.grade_notebook(tmp_path / "gil_09_demo.ipynb", solutions=book / "solutions")
+    report = graded(book, tmp_path, nb, "gil_09_demo.ipynb")
     assert scores(report)["9.1"] == (0, "failed") and scores(report)["9.2"] == (3, "ok")
     assert "AssertionError" in report.results[0].detail
 
