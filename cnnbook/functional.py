@@ -18,13 +18,17 @@ _CHUNK_BYTES = 32 * 2**20  # the im2col buffer of one batch chunk holds at most 
 # ---- argument checks (shared: the dense-layer section may call _check_4d and _pair) --------
 
 def _as_float(a, name):
-    """Return ``a`` as a float32 or float64 array (integers become float64); else TypeError."""
+    """Return ``a`` as a float32 or float64 array (integers and booleans become float64).
+
+    Anything else (complex numbers, strings, objects) is a TypeError: casting it would silently
+    drop information.
+    """
     a = np.asarray(a)
     if a.dtype in (np.float32, np.float64):
         return a
-    if a.dtype.kind in "iu":
+    if a.dtype.kind in "iub":
         return a.astype(np.float64)
-    raise TypeError(f"{name}: expected a float32 or float64 array, got dtype {a.dtype}")
+    raise TypeError(f"{name}: expected a real numeric array (float32, float64, integer or bool), got dtype {a.dtype}")
 
 
 def _is_int(v):
@@ -70,12 +74,11 @@ def _batched(x, name="x", layout="(N, C, H, W)"):
     return x, False
 
 
-def _check_dout(dout, expected_shape, dtype):
-    """Check the upstream gradient has the shape of the forward output."""
+def _check_dout(dout, expected_shape, dtype, what="the shape of the forward output"):
+    """Check the upstream gradient has the shape of the forward output; return it in ``dtype``."""
     dout = _as_float(dout, "dout")
     if dout.shape != tuple(expected_shape):
-        raise ValueError(f"dout: expected shape {tuple(expected_shape)} (the shape of the forward output), "
-                         f"got {dout.shape}")
+        raise ValueError(f"dout: expected shape {tuple(expected_shape)} ({what}), got {dout.shape}")
     return dout.astype(dtype, copy=False)
 
 
@@ -1104,16 +1107,6 @@ def pad_backward(dout, x, pad, mode="constant"):
 # Dense layers, activations, normalisation, dropout and losses
 # =============================================================================================
 
-def _float_array(x, name):
-    """Return ``x`` as a floating-point array (float64 unless it already is float32/float64)."""
-    x = np.asarray(x)
-    if x.dtype not in (np.float32, np.float64):
-        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-            raise TypeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
-        x = x.astype(np.float64)
-    return x
-
-
 def _check_finite(x, name):
     if not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
@@ -1131,14 +1124,14 @@ def _check_dim(x, dim, name="x", arg="dim"):
 # Linear (fully connected) layer
 # ---------------------------------------------------------------------------------------------
 def _check_linear(x, weight, bias=None):
-    x, weight = _float_array(x, "x"), _float_array(weight, "weight")
+    x, weight = _as_float(x, "x"), _as_float(weight, "weight")
     if weight.ndim != 2:
         raise ValueError(f"weight: expected shape (out_features, in_features), got {weight.shape}")
     if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"x: expected shape (..., {weight.shape[1]}) to match weight {weight.shape}, "
                          f"got {x.shape}")
     if bias is not None:
-        bias = _float_array(bias, "bias")
+        bias = _as_float(bias, "bias")
         if bias.shape != (weight.shape[0],):
             raise ValueError(f"bias: expected shape ({weight.shape[0]},), got {bias.shape}")
     return x, weight, bias
@@ -1181,7 +1174,7 @@ def linear_backward(dout, x, weight):
         What the bias would receive (ignore it for a layer without bias).
     """
     x, weight, _ = _check_linear(x, weight)
-    dout = _float_array(dout, "dout")
+    dout = _as_float(dout, "dout")
     expected = x.shape[:-1] + (weight.shape[0],)
     if dout.shape != expected:
         raise ValueError(f"dout: expected shape {expected}, got {dout.shape}")
@@ -1196,10 +1189,9 @@ def linear_backward(dout, x, weight):
 # Activations
 # ---------------------------------------------------------------------------------------------
 def _check_same_shape(dout, x):
-    x, dout = _float_array(x, "x"), _float_array(dout, "dout")
-    if dout.shape != x.shape:
-        raise ValueError(f"dout: expected shape {x.shape} (the shape of x), got {dout.shape}")
-    return dout, x
+    """An element-wise op's ``x`` as a float array, and ``dout`` checked to have its shape."""
+    x = _as_float(x, "x")
+    return _check_dout(dout, x.shape, x.dtype, what="the shape of x"), x
 
 
 def relu(x):
@@ -1213,7 +1205,7 @@ def relu(x):
     -------
     out : ndarray, same shape as x
     """
-    x = _float_array(x, "x")
+    x = _as_float(x, "x")
     return np.maximum(x, 0)
 
 
@@ -1238,7 +1230,7 @@ def sigmoid(x):
     -------
     out : ndarray, same shape as x, values in [0, 1]
     """
-    x = _float_array(x, "x")
+    x = _as_float(x, "x")
     with np.errstate(over="ignore"):
         z = np.exp(-x)
     z += 1
@@ -1266,7 +1258,7 @@ def tanh(x):
     -------
     out : ndarray, same shape as x, values in [-1, 1]
     """
-    return np.tanh(_float_array(x, "x"))
+    return np.tanh(_as_float(x, "x"))
 
 
 def tanh_backward(dout, x, *, out=None):
@@ -1292,7 +1284,7 @@ def softmax(x, dim):
     -------
     out : ndarray, same shape as x
     """
-    x = _float_array(x, "x")
+    x = _as_float(x, "x")
     dim = _check_dim(x, dim)
     e = np.exp(x - x.max(axis=dim, keepdims=True))
     return e / e.sum(axis=dim, keepdims=True)
@@ -1317,7 +1309,7 @@ def log_softmax(x, dim):
     -------
     out : ndarray, same shape as x, all values <= 0
     """
-    x = _float_array(x, "x")
+    x = _as_float(x, "x")
     dim = _check_dim(x, dim)
     shifted = x - x.max(axis=dim, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
@@ -1360,7 +1352,7 @@ def dropout(x, p=0.5, training=True, rng=None, *, return_mask=False):
     mask : ndarray of bool, same shape as x, or None (only with ``return_mask=True``)
         True where the element was kept; None when not training (dropout is then the identity).
     """
-    x = _float_array(x, "x")
+    x = _as_float(x, "x")
     p = _check_p(p)
     if not training:
         out, mask = x, None
@@ -1394,7 +1386,7 @@ def dropout_backward(dout, mask, p=0.5):
     -------
     dx : ndarray, same shape as dout
     """
-    dout = _float_array(dout, "dout")
+    dout = _as_float(dout, "dout")
     p = _check_p(p)
     if mask is None:        # evaluation mode: the identity
         return dout
@@ -1410,7 +1402,7 @@ def dropout_backward(dout, mask, p=0.5):
 # Cross-entropy loss
 # ---------------------------------------------------------------------------------------------
 def _check_cross_entropy(logits, target):
-    logits = _float_array(logits, "logits")
+    logits = _as_float(logits, "logits")
     if logits.ndim != 2:
         raise ValueError(f"logits: expected shape (N, C), got {logits.shape}")
     N, C = logits.shape
@@ -1468,7 +1460,7 @@ def cross_entropy_backward(logits, target):
 # Batch normalisation
 # ---------------------------------------------------------------------------------------------
 def _check_batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None):
-    x = _float_array(x, "x")
+    x = _as_float(x, "x")
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"x: expected shape (N, C), (N, C, L) or (N, C, H, W), got {x.shape}")
     C = x.shape[1]
@@ -1596,9 +1588,7 @@ def batch_norm_backward(dout, x, weight=None, eps=1e-5, *, training=True, runnin
         them when the layer has none).
     """
     x = _check_batch_norm(x, weight, None, running_mean, running_var)
-    dout = _float_array(dout, "dout")
-    if dout.shape != x.shape:
-        raise ValueError(f"dout: expected shape {x.shape} (the shape of x), got {dout.shape}")
+    dout = _check_dout(dout, x.shape, x.dtype, what="the shape of x")
     if training:
         _, var, xc = _batch_stats(x)
     else:

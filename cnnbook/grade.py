@@ -170,9 +170,7 @@ def _run_once(nb, cwd: Path, timeout: int, skip: set[str]):
                     continue
                 try:
                     client.execute_cell(cell, index)
-                except DeadKernelError:
-                    return ran, cell.id
-                except Exception:  # a timeout the kernel did not survive
+                except Exception:  # DeadKernelError, or a timeout the kernel did not survive
                     return ran, cell.id
                 ran.add(cell.id)
     except DeadKernelError:  # the kernel died while shutting down; what ran, ran

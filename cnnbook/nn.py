@@ -135,12 +135,16 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
+    def _named(self, kind, prefix):
+        """Yield ``(dotted_name, item)`` for every non-None entry of ``m._<kind>`` in every sub-module."""
+        for mod_name, m in self.named_modules(prefix):
+            for name, item in getattr(m, kind).items():
+                if item is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), item
+
     def named_parameters(self, prefix=""):
         """Yield ``(dotted_name, Parameter)`` recursively, names as in PyTorch (``"0.weight"``)."""
-        for mod_name, m in self.named_modules(prefix):
-            for name, p in m._parameters.items():
-                if p is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), p
+        yield from self._named("_parameters", prefix)
 
     def parameters(self):
         """Yield every :class:`Parameter`, in the order of :meth:`named_parameters`."""
@@ -149,10 +153,7 @@ class Module:
 
     def named_buffers(self, prefix=""):
         """Yield ``(dotted_name, array)`` for the buffers (running statistics) recursively."""
-        for mod_name, m in self.named_modules(prefix):
-            for name, b in m._buffers.items():
-                if b is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), b
+        yield from self._named("_buffers", prefix)
 
     def zero_grad(self):
         """Reset every parameter gradient to None (PyTorch's default ``set_to_none=True``)."""
@@ -243,10 +244,6 @@ class Module:
 
 def _uniform(rng, bound, shape, dtype):
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
-
-
-def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 def _check_padding_mode(padding_mode):
@@ -519,8 +516,9 @@ class _ConvBase(Module):
                 raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
         rng = np.random.default_rng() if rng is None else rng
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.dilation, self.groups = _pair(dilation), groups
+        self.kernel_size = F._pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = F._pair(stride, "stride", minimum=1)
+        self.dilation, self.groups = F._pair(dilation, "dilation", minimum=1), groups
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0       # PyTorch's kaiming_uniform(a=sqrt(5))
         self.weight = Parameter(_uniform(rng, bound, weight_shape, dtype))
         self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
@@ -582,11 +580,11 @@ class Conv2d(_ConvBase):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", *, rng=None, dtype=np.float64):
         super().__init__()
-        kH, kW = _pair(kernel_size)
+        kH, kW = F._pair(kernel_size, "kernel_size", minimum=1)
         self._setup(in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
                     rng, dtype, weight_shape=(out_channels, in_channels // groups, kH, kW),
                     fan_in=in_channels // groups * kH * kW)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding")
 
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
@@ -613,11 +611,12 @@ class ConvTranspose2d(_ConvBase):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", *, rng=None, dtype=np.float64):
         super().__init__()
-        kH, kW = _pair(kernel_size)
+        kH, kW = F._pair(kernel_size, "kernel_size", minimum=1)
         self._setup(in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
                     rng, dtype, weight_shape=(in_channels, out_channels // groups, kH, kW),
                     fan_in=out_channels // groups * kH * kW)   # PyTorch uses weight.size(1) * kH * kW
-        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.padding = F._pair(padding, "padding")
+        self.output_padding = F._pair(output_padding, "output_padding")
 
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
@@ -683,16 +682,18 @@ class AvgPool2d(Module):
 class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveAvgPool2d``."""
 
+    _op, _op_backward = staticmethod(F.adaptive_avg_pool2d), staticmethod(F.adaptive_avg_pool2d_backward)
+
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x):
         self._cache = x
-        return F.adaptive_avg_pool2d(x, self.output_size)
+        return type(self)._op(x, self.output_size)
 
     def backward(self, dout):
-        return F.adaptive_avg_pool2d_backward(dout, self._cached(), self.output_size)
+        return type(self)._op_backward(dout, self._cached(), self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -701,12 +702,7 @@ class AdaptiveAvgPool2d(Module):
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
     """Max pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveMaxPool2d``."""
 
-    def forward(self, x):
-        self._cache = x
-        return F.adaptive_max_pool2d(x, self.output_size)
-
-    def backward(self, dout):
-        return F.adaptive_max_pool2d_backward(dout, self._cached(), self.output_size)
+    _op, _op_backward = staticmethod(F.adaptive_max_pool2d), staticmethod(F.adaptive_max_pool2d_backward)
 
 
 # =============================================================================================

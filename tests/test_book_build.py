@@ -24,14 +24,17 @@ def model_answer_openings(solution):
             yield " ".join(re.sub(r"[^A-Za-z]+", " ", prose).split()[:8])
 
 
+def build(book, out=None):
+    """``jupyter-book build -W -n --keep-going`` of ``book`` (into ``out/_build`` if given)."""
+    output = ["--path-output", str(out)] if out else []
+    return subprocess.run([str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", *output, str(book)],
+                          capture_output=True, text=True, timeout=1200)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
-    result = subprocess.run(
-        [str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", "--path-output", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=1200,
-    )
-    return result, out / "_build" / "html"
+    return build(ROOT, out), out / "_build" / "html"
 
 
 def test_book_builds_with_zero_warnings(built):
@@ -105,8 +108,7 @@ def test_student_edition_builds_without_solutions(tmp_path):
     from cnnbook.exercises import stage_student_book
 
     staged = stage_student_book(ROOT, tmp_path / "student")
-    result = subprocess.run([str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", str(staged)],
-                            capture_output=True, text=True, timeout=1200)
+    result = build(staged)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
         page = (staged / "_build" / "html" / "solutions" / f"{solution.stem}.html").read_text(encoding="utf-8")

@@ -21,13 +21,13 @@ ints_or_pairs = lambda lo, hi: st.one_of(st.integers(lo, hi), st.tuples(st.integ
 
 
 @st.composite
-def pool_inputs(draw, dtype=np.float64):
+def pool_inputs(draw):
     """A random (N, C, H, W) input; with ``ties`` small integers, so that windows share maxima."""
     shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 10)), draw(st.integers(1, 10)))
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     if draw(st.booleans()):
-        return rng.integers(0, 3, shape).astype(dtype), rng
-    return rng.standard_normal(shape).astype(dtype), rng
+        return rng.integers(0, 3, shape).astype(np.float64), rng
+    return rng.standard_normal(shape), rng
 
 
 @st.composite
@@ -48,7 +48,7 @@ def only_padding_window(x, cfg):
 
 
 def run_max_pool_against_torch(data, cfg, dtype):
-    x, rng = data
+    x, rng = data[0].astype(dtype), data[1]
     try:
         shape = TF.max_pool2d(torch.tensor(x), **cfg, return_indices=True)[0].shape
     except RuntimeError:   # padding above half the kernel, window larger than the padded input, ...
@@ -66,14 +66,10 @@ def run_max_pool_against_torch(data, cfg, dtype):
     check(F.max_pool2d_backward(dout, x, **cfg), torch_grad(lambda t: TF.max_pool2d(t, **cfg), x, dout), dtype, "dx")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(data=pool_inputs(), cfg=pool_configs())
-def test_max_pool2d_indices_and_backward_match_torch_float64(data, cfg):
-    run_max_pool_against_torch(data, cfg, np.float64)
-
-
-@given(data=pool_inputs(np.float32), cfg=pool_configs())
-def test_max_pool2d_indices_and_backward_match_torch_float32(data, cfg):
-    run_max_pool_against_torch(data, cfg, np.float32)
+def test_max_pool2d_indices_and_backward_match_torch(dtype, data, cfg):
+    run_max_pool_against_torch(data, cfg, dtype)
 
 
 @st.composite
@@ -86,7 +82,7 @@ def avg_configs(draw):
 
 
 def run_avg_pool_against_torch(data, cfg, dtype):
-    x, rng = data
+    x, rng = data[0].astype(dtype), data[1]
     try:
         shape = TF.avg_pool2d(torch.tensor(x), **cfg).shape
     except RuntimeError:
@@ -98,14 +94,10 @@ def run_avg_pool_against_torch(data, cfg, dtype):
     check(F.avg_pool2d_backward(dout, x, **cfg), torch_grad(lambda t: TF.avg_pool2d(t, **cfg), x, dout), dtype, "dx")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(data=pool_inputs(), cfg=avg_configs())
-def test_avg_pool2d_and_backward_match_torch_float64(data, cfg):
-    run_avg_pool_against_torch(data, cfg, np.float64)
-
-
-@given(data=pool_inputs(np.float32), cfg=avg_configs())
-def test_avg_pool2d_and_backward_match_torch_float32(data, cfg):
-    run_avg_pool_against_torch(data, cfg, np.float32)
+def test_avg_pool2d_and_backward_match_torch(dtype, data, cfg):
+    run_avg_pool_against_torch(data, cfg, dtype)
 
 
 @given(data=pool_inputs(), output_size=ints_or_pairs(1, 12))

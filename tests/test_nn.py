@@ -392,3 +392,13 @@ def test_max_pool_layer_can_return_indices_like_torch():
 def test_conv_layers_reject_padding_modes_other_than_zeros():
     with pytest.raises(ValueError, match="padding_mode: only 'zeros' is implemented, got 'reflect'"):
         nn.Conv2d(1, 1, 3, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.Conv2d(1, 2, 0), r"kernel_size: expected values >= 1, got 0"),
+    (lambda: nn.Conv2d(1, 2, 3, stride=(1, 0)), r"stride: expected values >= 1"),
+    (lambda: nn.ConvTranspose2d(1, 2, 3, padding=-1), r"padding: expected values >= 0"),
+])
+def test_conv_layers_reject_bad_sizes_when_built(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
