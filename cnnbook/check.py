@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnbook.functional._checks import to_numpy
+
 __all__ = ["to_numpy", "assert_close", "max_abs_diff", "gradcheck", "compare_with_torch"]
-
-
-def to_numpy(a):
-    """Return ``a`` as a NumPy array; accepts arrays, scalars, lists and torch tensors."""
-    if hasattr(a, "detach") and hasattr(a, "cpu"):  # a torch.Tensor, without importing torch
-        return a.detach().cpu().numpy()
-    return np.asarray(a)
 
 
 def max_abs_diff(actual, expected) -> float:

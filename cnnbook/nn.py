@@ -25,7 +25,8 @@ from collections import OrderedDict
 import numpy as np
 
 from cnnbook import functional as F
-from cnnbook.check import to_numpy
+from cnnbook.functional._checks import _pair, to_numpy
+from cnnbook.functional.dropout import _check_p
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
@@ -377,7 +378,7 @@ class Dropout(Module):
         super().__init__()
         if inplace:
             raise ValueError("inplace: only inplace=False is implemented (the NumPy engine keeps x intact)")
-        self.p = F._check_p(p)
+        self.p = _check_p(p)
         self.rng = np.random.default_rng() if rng is None else rng
 
     def forward(self, x):
@@ -516,9 +517,9 @@ class _ConvBase(Module):
                 raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
         rng = np.random.default_rng() if rng is None else rng
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = F._pair(kernel_size, "kernel_size", minimum=1)
-        self.stride = F._pair(stride, "stride", minimum=1)
-        self.dilation, self.groups = F._pair(dilation, "dilation", minimum=1), groups
+        self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = _pair(stride, "stride", minimum=1)
+        self.dilation, self.groups = _pair(dilation, "dilation", minimum=1), groups
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0       # PyTorch's kaiming_uniform(a=sqrt(5))
         self.weight = Parameter(_uniform(rng, bound, weight_shape, dtype))
         self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
@@ -580,11 +581,11 @@ class Conv2d(_ConvBase):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", *, rng=None, dtype=np.float64):
         super().__init__()
-        kH, kW = F._pair(kernel_size, "kernel_size", minimum=1)
+        kH, kW = _pair(kernel_size, "kernel_size", minimum=1)
         self._setup(in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
                     rng, dtype, weight_shape=(out_channels, in_channels // groups, kH, kW),
                     fan_in=in_channels // groups * kH * kW)
-        self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding")
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
 
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
@@ -611,12 +612,12 @@ class ConvTranspose2d(_ConvBase):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  groups=1, bias=True, dilation=1, padding_mode="zeros", *, rng=None, dtype=np.float64):
         super().__init__()
-        kH, kW = F._pair(kernel_size, "kernel_size", minimum=1)
+        kH, kW = _pair(kernel_size, "kernel_size", minimum=1)
         self._setup(in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
                     rng, dtype, weight_shape=(in_channels, out_channels // groups, kH, kW),
                     fan_in=out_channels // groups * kH * kW)   # PyTorch uses weight.size(1) * kH * kW
-        self.padding = F._pair(padding, "padding")
-        self.output_padding = F._pair(output_padding, "output_padding")
+        self.padding = _pair(padding, "padding")
+        self.output_padding = _pair(output_padding, "output_padding")
 
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,

@@ -84,7 +84,7 @@ def test_student_edition_is_runnable_and_holds_no_solution(tmp_path):
     from cnnbook.exercises import stage_student_book
 
     staged = stage_student_book(ROOT, tmp_path / "student")
-    for name in ("Makefile", "pyproject.toml", "requirements.lock", "README.md", "cnnbook/functional.py"):
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "README.md", "cnnbook/functional/conv.py"):
         assert (staged / name).exists(), name
     assert "student edition" in (staged / "README.md").read_text(encoding="utf-8")
     for path in staged.rglob("*"):

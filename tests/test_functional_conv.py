@@ -14,6 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnnbook.functional as F
+from cnnbook.functional._checks import _pair
+from cnnbook.functional import conv
+from cnnbook.functional.conv import _conv_chunks
 from cnnbook.check import assert_close, gradcheck
 from engine_helpers import check, check_conv_like, torch_grads
 
@@ -53,7 +56,7 @@ def make_conv(cfg, dtype):
 def run_conv2d_against_torch(cfg, dtype):
     rng, x, weight, bias = make_conv(cfg, dtype)
     kw = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"])
-    dil = F._pair(cfg["dilation"], "dilation")
+    dil = _pair(cfg["dilation"], "dilation")
     tkw = dict(kw, padding=explicit(cfg["padding"], (cfg["kh"], cfg["kw"]), dil))
     try:
         TF.conv2d(torch.tensor(x), torch.tensor(weight), None, **tkw)
@@ -75,7 +78,7 @@ def test_conv2d_and_backward_match_torch(dtype, cfg):
 @st.composite
 def conv_transpose_configs(draw):
     cfg = draw(conv_configs())
-    stride, dilation = F._pair(cfg["stride"], "s"), F._pair(cfg["dilation"], "d")
+    stride, dilation = _pair(cfg["stride"], "s"), _pair(cfg["dilation"], "d")
     cfg["stride"], cfg["dilation"] = stride, dilation
     cfg["padding"] = draw(ints_or_pairs(0, 2))
     cfg["output_padding"] = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
@@ -294,8 +297,8 @@ def test_conv2d_gives_the_same_result_when_the_batch_is_processed_in_chunks(monk
     x, weight, dout = rng.standard_normal((5, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal((5, 3, 3, 3))
     kw = dict(stride=2, padding=1)
     whole = F.conv2d(x, weight, **kw), *F.conv2d_backward(dout, x, weight, **kw)
-    monkeypatch.setattr(F, "_CHUNK_BYTES", 1)   # one sample per chunk
-    assert len(F._conv_chunks(x.shape, x.itemsize, (3, 3), 3, (3, 3), ((1, 1), (1, 1)))) == 5
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)   # one sample per chunk
+    assert len(_conv_chunks(x.shape, x.itemsize, (3, 3), 3, (3, 3), ((1, 1), (1, 1)))) == 5
     chunked = F.conv2d(x, weight, **kw), *F.conv2d_backward(dout, x, weight, **kw)
     for a, b, name in zip(chunked, whole, ("out", "dx", "dweight", "dbias")):
         check(a, b, np.float64, name)
