@@ -1,7 +1,11 @@
 """Numerical checks used throughout the book.
 
-``assert_close`` compares two arrays (NumPy or PyTorch) and, when they differ, says by how much
-and where; ``gradcheck`` compares an analytic gradient with central finite differences.
+``tolerance`` is the book's one tolerance policy (1e-10 in float64, 1e-5 in float32);
+``assert_close`` compares two arrays (NumPy or PyTorch) within it and, when they differ, says by
+how much and where; ``gradcheck`` compares an analytic gradient with central finite differences;
+``compare_with_torch`` runs a NumPy-engine model and its PyTorch twin and compares everything.
+
+This module imports the engine (for ``to_numpy``); the engine never imports it.
 """
 from __future__ import annotations
 
@@ -9,7 +13,54 @@ import numpy as np
 
 from cnnbook.functional._checks import to_numpy
 
-__all__ = ["to_numpy", "assert_close", "max_abs_diff", "gradcheck", "compare_with_torch"]
+__all__ = ["tolerance", "to_numpy", "assert_close", "max_abs_diff", "gradcheck", "compare_with_torch"]
+
+
+_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
+
+
+def tolerance(dtype):
+    """The book's tolerance for results computed in ``dtype``: 1e-10 for float64, 1e-5 for float32.
+
+    Used as both the relative and the absolute tolerance of :func:`assert_close`
+    (``|actual - expected| <= tol + tol * |expected|``). This is the single source of the
+    tolerances the book states; tests and chapters call it rather than writing numbers.
+
+    Parameters
+    ----------
+    dtype : numpy dtype, torch dtype or str
+        ``np.float64``, ``"float32"``, ``torch.float32``, ...
+
+    Returns
+    -------
+    tol : float
+    """
+    name = str(dtype).replace("torch.", "")
+    try:
+        key = np.dtype(name if name in ("float32", "float64") else dtype)
+    except TypeError:
+        key = None
+    if key not in _TOLERANCE:
+        raise ValueError(f"dtype: expected float32 or float64, got {dtype!r}")
+    return _TOLERANCE[key]
+
+
+def _comparison_dtype(a, b):
+    """float32 if either array is float32 (the less precise one decides), otherwise float64."""
+    return np.float32 if np.float32 in (a.dtype, b.dtype) else np.float64
+
+
+def _excess(a64, b64, rtol, atol):
+    """The one bound of the book: ``|a - b|`` and ``|a - b| / (atol + rtol * |b|)`` elementwise.
+
+    An excess above 1 fails. NaN in both places counts as equal, NaN in one place only as an
+    infinite difference.
+    """
+    nan_a, nan_b = np.isnan(a64), np.isnan(b64)
+    diff = np.where(nan_a | nan_b, np.where(nan_a == nan_b, 0.0, np.inf), np.abs(a64 - b64))
+    bound = atol + rtol * np.abs(np.where(nan_b, 0.0, b64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return diff, np.where(diff == 0, 0.0, diff / bound)
 
 
 def max_abs_diff(actual, expected) -> float:
@@ -22,15 +73,16 @@ def max_abs_diff(actual, expected) -> float:
     return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
 
 
-def assert_close(actual, expected, *, rtol: float = 1e-10, atol: float = 1e-10, name: str = "value"):
+def assert_close(actual, expected, *, rtol=None, atol=None, name: str = "value"):
     """Assert ``|actual - expected| <= atol + rtol * |expected|`` elementwise.
 
     Parameters
     ----------
     actual, expected : array_like or torch.Tensor
         Same shape. Tensors are detached and moved to the CPU.
-    rtol, atol : float
-        Relative and absolute tolerance. The book uses 1e-10 in float64 and 1e-5 in float32.
+    rtol, atol : float, optional
+        Relative and absolute tolerance. Default: :func:`tolerance` of the less precise of the
+        two dtypes (1e-10 in float64, 1e-5 in float32).
     name : str
         What is being compared, used in the error message.
 
@@ -42,6 +94,9 @@ def assert_close(actual, expected, *, rtol: float = 1e-10, atol: float = 1e-10, 
     a, b = to_numpy(actual), to_numpy(expected)
     if a.shape != b.shape:
         raise AssertionError(f"{name}: shape mismatch: actual {a.shape}, expected {b.shape}")
+    tol = tolerance(_comparison_dtype(a, b))
+    rtol = tol if rtol is None else rtol
+    atol = tol if atol is None else atol
     if a.size == 0:
         return
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
@@ -50,11 +105,10 @@ def assert_close(actual, expected, *, rtol: float = 1e-10, atol: float = 1e-10, 
         raise AssertionError(
             f"{name}: NaN in different places: {int(nan_a.sum())} NaN in actual, {int(nan_b.sum())} in expected"
         )
-    diff = np.abs(np.where(nan_a, 0.0, a64 - b64))
-    bound = atol + rtol * np.abs(np.where(nan_b, 0.0, b64))
-    bad = diff > bound
+    diff, excess = _excess(a64, b64, rtol, atol)
+    bad = excess > 1
     if np.any(bad):
-        worst = np.unravel_index(np.argmax(diff - bound), a.shape)
+        worst = np.unravel_index(np.argmax(excess), a.shape)
         rel = diff / np.maximum(np.abs(b64), np.finfo(np.float64).tiny)
         raise AssertionError(
             f"{name}: {int(bad.sum())} of {a.size} elements differ (shape {a.shape}, "
@@ -106,9 +160,6 @@ def gradcheck(f, x, dout=None, analytic=None, *, eps: float = 1e-6, rtol: float 
     return numeric
 
 
-_DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
-
-
 class ComparisonReport(dict):
     """``name -> largest absolute difference`` between the NumPy and PyTorch models, printable."""
 
@@ -136,7 +187,7 @@ def compare_with_torch(np_model, torch_model, x, dout=None, *, rtol=None, atol=N
     dout : ndarray, optional
         Upstream gradient of the output. Default: standard normal with a fixed seed.
     rtol, atol : float, optional
-        Default by dtype: 1e-10 for float64, 1e-5 for float32.
+        Default: :func:`tolerance` of the torch model's dtype (1e-10 float64, 1e-5 float32).
 
     Returns
     -------
@@ -157,7 +208,7 @@ def compare_with_torch(np_model, torch_model, x, dout=None, *, rtol=None, atol=N
     params = list(torch_model.parameters())
     tdtype = params[0].dtype if params else torch.float64
     np_dtype = np.dtype(str(tdtype).replace("torch.", ""))
-    tol = _DEFAULT_TOL.get(np_dtype, 1e-5)
+    tol = tolerance(np_dtype)
     rtol = tol if rtol is None else rtol
     atol = tol if atol is None else atol
 
@@ -197,12 +248,13 @@ def compare_with_torch(np_model, torch_model, x, dout=None, *, rtol=None, atol=N
         a, b = to_numpy(a).astype(np.float64), to_numpy(b).astype(np.float64)
         if a.shape != b.shape:
             raise AssertionError(f"{name}: shape mismatch: NumPy {a.shape}, torch {b.shape}")
-        diff = np.abs(a - b)
-        report[name] = float(diff.max()) if diff.size else 0.0
-        if diff.size:
-            excess = float(np.max(diff / (atol + rtol * np.abs(b))))
-            if excess > 1 and excess > worst_excess:
-                worst, worst_excess = name, excess
+        if not a.size:
+            report[name] = 0.0
+            continue
+        diff, excess = _excess(a, b, rtol, atol)
+        report[name], excess = float(diff.max()), float(excess.max())
+        if excess > 1 and excess > worst_excess:
+            worst, worst_excess = name, excess
     if worst is not None:
         raise AssertionError(f"{worst}: NumPy and torch differ by {report[worst]:.3e} (> atol={atol:g} + "
                              f"rtol={rtol:g} * |torch|, {worst_excess:.3g}x the tolerance)\n{report}")

@@ -2,18 +2,32 @@
 import numpy as np
 import torch
 
-from cnnbook.check import assert_close
+from cnnbook.check import assert_close, tolerance
+
+
+def close(actual, expected, dtype, name, scale=1.0):
+    """``assert_close`` with rtol = atol = ``tolerance(dtype) * scale``.
+
+    ``scale`` > 1 is for results that cancel: a float32 sum of terms of size S carries an error
+    of about 1e-7 * S, whatever the size of the result, so the test names the size of the terms.
+    """
+    tol = tolerance(dtype) * scale
+    assert_close(actual, expected, rtol=tol, atol=tol, name=name)
 
 
 def check(actual, expected, dtype, name):
-    """float64: rtol = atol = 1e-10; float32: rtol 1e-5 and atol 1e-5 scaled to the magnitude."""
+    """The engine's result has ``dtype`` and equals ``expected`` within ``tolerance(dtype)``.
+
+    In float32 the absolute tolerance is scaled to the largest magnitude in ``expected`` (a
+    convolution or pooling output sums terms of that size).
+    """
     expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
     assert actual.dtype == dtype, f"{name}: dtype {actual.dtype}, expected {dtype}"
-    if dtype == np.float64:
-        assert_close(actual, expected, rtol=1e-10, atol=1e-10, name=name)
-    else:
+    tol = tolerance(dtype)
+    scale = 1.0
+    if dtype == np.float32:
         scale = max(1.0, float(np.abs(expected[np.isfinite(expected)]).max(initial=0.0)))
-        assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale, name=name)
+    assert_close(actual, expected, rtol=tol, atol=tol * scale, name=name)
 
 
 def torch_grads(fn, dout, *arrays):

@@ -8,18 +8,13 @@ from hypothesis import strategies as st
 
 from cnnbook import functional as F
 from cnnbook.check import assert_close, gradcheck
+from engine_helpers import close as _close
 
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
 DTYPES = [np.float64, np.float32]
 
 
 def _t(a, grad=False):
     return torch.tensor(np.asarray(a), requires_grad=grad)
-
-
-def _close(actual, expected, dtype, name, scale=1.0):
-    tol = TOL[dtype] * scale
-    assert_close(actual, expected, rtol=tol, atol=tol, name=name)
 
 
 shapes = st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple)
