@@ -83,12 +83,14 @@ def _check_same_shape(dout, x):
 
 
 def _check_finite(x, name):
+    """Raise ValueError, counting them, if ``x`` holds NaN or infinite values."""
     if not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf of {np.size(x)}")
 
 
 def _check_dim(x, dim, name="x", arg="dim"):
+    """Return the axis ``dim`` of ``x`` as a non-negative int; ValueError (naming ``arg``) if out of range."""
     if not -x.ndim <= dim < x.ndim:
         raise ValueError(f"{arg}: expected an integer in [{-x.ndim}, {x.ndim - 1}] for {name} of shape "
                          f"{x.shape}, got {dim}")

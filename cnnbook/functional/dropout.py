@@ -8,6 +8,7 @@ from ._checks import _as_float
 
 
 def _check_p(p):
+    """Return the dropout probability ``p`` as a float; ValueError unless it is a number in [0, 1]."""
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0 <= p <= 1:
         raise ValueError(f"p: expected a probability in [0, 1], got {p!r}")
     return float(p)

@@ -8,6 +8,7 @@ from ._checks import _as_float, _check_dim
 
 
 def _check_linear(x, weight, bias=None):
+    """Check ``x`` (..., in_features), ``weight`` (out_features, in_features) and ``bias``; return them as float arrays."""
     x, weight = _as_float(x, "x"), _as_float(weight, "weight")
     if weight.ndim != 2:
         raise ValueError(f"weight: expected shape (out_features, in_features), got {weight.shape}")

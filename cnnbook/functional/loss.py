@@ -9,6 +9,7 @@ from .activation import log_softmax, softmax
 
 
 def _check_cross_entropy(logits, target):
+    """Check ``logits`` (N, C), finite, and integer ``target`` (N,) in [0, C); return both as arrays."""
     logits = _as_float(logits, "logits")
     if logits.ndim != 2:
         raise ValueError(f"logits: expected shape (N, C), got {logits.shape}")

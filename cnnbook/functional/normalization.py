@@ -8,6 +8,7 @@ from ._checks import _as_float, _check_dout
 
 
 def _check_batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None):
+    """Check ``x`` is (N, C), (N, C, L) or (N, C, H, W) and every per-channel vector has shape (C,)."""
     x = _as_float(x, "x")
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"x: expected shape (N, C), (N, C, L) or (N, C, H, W), got {x.shape}")
