@@ -136,16 +136,19 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
-    def _named(self, kind, prefix):
-        """Yield ``(dotted_name, item)`` for every non-None entry of ``m._<kind>`` in every sub-module."""
+    def _named(self, kinds, prefix=""):
+        """Yield ``(dotted_name, item)`` for every non-None entry of the tables ``kinds``
+        (``"_parameters"``, ``"_buffers"``), module by module, depth first: the one walk behind
+        ``named_parameters``, ``named_buffers`` and ``state_dict``."""
         for mod_name, m in self.named_modules(prefix):
-            for name, item in getattr(m, kind).items():
-                if item is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), item
+            for kind in kinds:
+                for name, item in getattr(m, kind).items():
+                    if item is not None:
+                        yield (f"{mod_name}.{name}" if mod_name else name), item
 
     def named_parameters(self, prefix=""):
         """Yield ``(dotted_name, Parameter)`` recursively, names as in PyTorch (``"0.weight"``)."""
-        yield from self._named("_parameters", prefix)
+        yield from self._named(("_parameters",), prefix)
 
     def parameters(self):
         """Yield every :class:`Parameter`, in the order of :meth:`named_parameters`."""
@@ -154,7 +157,7 @@ class Module:
 
     def named_buffers(self, prefix=""):
         """Yield ``(dotted_name, array)`` for the buffers (running statistics) recursively."""
-        yield from self._named("_buffers", prefix)
+        yield from self._named(("_buffers",), prefix)
 
     def zero_grad(self):
         """Reset every parameter gradient to None (PyTorch's default ``set_to_none=True``)."""
@@ -172,30 +175,18 @@ class Module:
         return self.train(False)
 
     # --- state_dict ------------------------------------------------------------------------------
+    def _state(self):
+        """Yield ``(key, array)`` for every state-dict entry: the live arrays, not copies."""
+        for name, item in self._named(("_parameters", "_buffers")):
+            yield name, item.data if isinstance(item, Parameter) else item
+
     def state_dict(self):
         """Return an ordered dict name -> array COPY of every parameter and buffer.
 
         The keys are those of the PyTorch twin (``"0.weight"``, ``"1.running_mean"``,
         ``"1.num_batches_tracked"``, ...). Unlike PyTorch, the arrays are copies.
         """
-        out = OrderedDict()
-        for mod_name, m in self.named_modules():
-            for table in (m._parameters, m._buffers):
-                for name, v in table.items():
-                    if v is not None:
-                        arr = v.data if isinstance(v, Parameter) else v
-                        out[f"{mod_name}.{name}" if mod_name else name] = np.array(arr, copy=True)
-        return out
-
-    def _state_slots(self):
-        """name -> (owning module, table, key) for every entry of the state dict."""
-        slots = OrderedDict()
-        for mod_name, m in self.named_modules():
-            for table in (m._parameters, m._buffers):
-                for name, v in table.items():
-                    if v is not None:
-                        slots[f"{mod_name}.{name}" if mod_name else name] = (table, name)
-        return slots
+        return OrderedDict((name, np.array(arr, copy=True)) for name, arr in self._state())
 
     def load_state_dict(self, state_dict):
         """Copy values from ``state_dict`` (NumPy arrays or torch tensors) into this module.
@@ -204,16 +195,12 @@ class Module:
         ``ValueError`` listing all of them. Values are cast to this module's dtypes and written
         in place.
         """
-        slots = self._state_slots()
+        current = OrderedDict(self._state())
         given = {k: to_numpy(v) for k, v in state_dict.items()}
-        missing = [k for k in slots if k not in given]
-        unexpected = [k for k in given if k not in slots]
-        mismatched = []
-        for k, (table, name) in slots.items():
-            if k in given:
-                current = table[name].data if isinstance(table[name], Parameter) else table[name]
-                if given[k].shape != current.shape:
-                    mismatched.append(f"{k}: expected shape {current.shape}, got {given[k].shape}")
+        missing = [k for k in current if k not in given]
+        unexpected = [k for k in given if k not in current]
+        mismatched = [f"{k}: expected shape {arr.shape}, got {given[k].shape}"
+                      for k, arr in current.items() if k in given and given[k].shape != arr.shape]
         if missing or unexpected or mismatched:
             parts = []
             if missing:
@@ -223,9 +210,8 @@ class Module:
             if mismatched:
                 parts.append("shape mismatches: " + "; ".join(mismatched))
             raise ValueError(f"state_dict: error(s) loading into {type(self).__name__}: " + ", ".join(parts))
-        for k, (table, name) in slots.items():
-            current = table[name].data if isinstance(table[name], Parameter) else table[name]
-            current[...] = given[k].astype(current.dtype, copy=False)
+        for k, arr in current.items():
+            arr[...] = given[k].astype(arr.dtype, copy=False)      # in place: the layers keep their arrays
         return self
 
     # --- printing --------------------------------------------------------------------------------
@@ -253,9 +239,69 @@ def _check_padding_mode(padding_mode):
 
 
 # =============================================================================================
+# Layers that wrap a functional pair: one way of calling it, shared by every layer
+# =============================================================================================
+class _Functional(Module):
+    """A layer that wraps a pair of ``cnnbook.functional`` ops.
+
+    Every such layer names its pair ONCE, as class attributes
+    ``_op, _op_backward = staticmethod(F.op), staticmethod(F.op_backward)``, and calls them as
+    ``self._op(...)`` and ``self._op_backward(...)``. By default
+    ``forward(x) = _op(x, *_args(), **_kwargs())`` (caching ``x``) and
+    ``backward(dout) = _op_backward(dout, x, *_args(), **_kwargs())``; a layer whose call
+    differs (weights, a mask, running statistics) overrides ``forward``/``backward``.
+    """
+
+    _op = _op_backward = None
+
+    def _args(self):
+        return ()
+
+    def _kwargs(self):
+        return {}
+
+    def forward(self, x):
+        self._cache = x
+        return self._op(x, *self._args(), **self._kwargs())
+
+    def backward(self, dout):
+        return self._op_backward(dout, self._cached(), *self._args(), **self._kwargs())
+
+
+class _Weighted(_Functional):
+    """A layer with a ``weight`` and an optional ``bias`` (Linear, Conv2d, ConvTranspose2d).
+
+    ``forward = _op(x, weight, bias, **_kwargs())``; ``backward`` calls
+    ``_op_backward(dout, x, weight, **_kwargs()) -> (dx, dweight, dbias)`` and adds the
+    parameter gradients.
+    """
+
+    def _init_parameters(self, weight_shape, fan_in, bias_size, rng, dtype):
+        """PyTorch's default: weight and bias (None if ``bias_size`` is None) drawn from
+        ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, which is what ``kaiming_uniform_(a=sqrt(5))``
+        amounts to."""
+        rng = np.random.default_rng() if rng is None else rng
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        self.weight = Parameter(_uniform(rng, bound, weight_shape, dtype))
+        self.bias = None if bias_size is None else Parameter(_uniform(rng, bound, (bias_size,), dtype))
+
+    def forward(self, x):
+        self._cache = x
+        return self._op(x, self.weight.data, None if self.bias is None else self.bias.data,
+                        **self._kwargs())
+
+    def backward(self, dout):
+        dx, dweight, dbias = self._op_backward(dout, self._cached(), self.weight.data, **self._kwargs())
+        self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+        return dx
+
+
+# =============================================================================================
 # Dense layers and activations
 # =============================================================================================
-class Linear(Module):
+class Linear(_Weighted):
     """Fully connected layer ``y = x @ weight.T + bias``, as ``torch.nn.Linear``.
 
     Parameters
@@ -270,67 +316,44 @@ class Linear(Module):
     Shapes: x (N, *, in_features) -> out (N, *, out_features).
     """
 
+    _op, _op_backward = staticmethod(F.linear), staticmethod(F.linear_backward)
+
     def __init__(self, in_features, out_features, bias=True, *, rng=None, dtype=np.float64):
         super().__init__()
-        rng = np.random.default_rng() if rng is None else rng
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
-        self.weight = Parameter(_uniform(rng, bound, (out_features, in_features), dtype))
-        self.bias = Parameter(_uniform(rng, bound, (out_features,), dtype)) if bias else None
-
-    def forward(self, x):
-        self._cache = x
-        return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
-
-    def backward(self, dout):
-        x = self._cached()
-        dx, dweight, dbias = F.linear_backward(dout, x, self.weight.data)
-        self.weight.accumulate(dweight)
-        if self.bias is not None:
-            self.bias.accumulate(dbias)
-        return dx
+        self._init_parameters((out_features, in_features), in_features, out_features if bias else None,
+                              rng, dtype)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class _Activation(Module):
-    """An elementwise activation: ``forward = _f(x)``, ``backward = _df(dout, x)``."""
-
-    def forward(self, x):
-        self._cache = x
-        return type(self)._f(x)
-
-    def backward(self, dout):
-        return type(self)._df(dout, self._cached())
-
-
-class ReLU(_Activation):
+class ReLU(_Functional):
     """``max(x, 0)`` elementwise, as ``torch.nn.ReLU``."""
-    _f, _df = F.relu, F.relu_backward
+    _op, _op_backward = staticmethod(F.relu), staticmethod(F.relu_backward)
 
 
-class _SaturatingActivation(Module):
+class _SaturatingActivation(_Functional):
     """An activation whose gradient is cheapest from its output: caches ``x`` and ``out``."""
 
     def forward(self, x):
-        out = type(self)._f(x)
+        out = self._op(x)
         self._cache = (x, out)
         return out
 
     def backward(self, dout):
         x, out = self._cached()
-        return type(self)._df(dout, x, out=out)
+        return self._op_backward(dout, x, out=out)
 
 
 class Sigmoid(_SaturatingActivation):
     """``1 / (1 + exp(-x))`` elementwise, as ``torch.nn.Sigmoid``."""
-    _f, _df = F.sigmoid, F.sigmoid_backward
+    _op, _op_backward = staticmethod(F.sigmoid), staticmethod(F.sigmoid_backward)
 
 
 class Tanh(_SaturatingActivation):
     """``tanh(x)`` elementwise, as ``torch.nn.Tanh``."""
-    _f, _df = F.tanh, F.tanh_backward
+    _op, _op_backward = staticmethod(F.tanh), staticmethod(F.tanh_backward)
 
 
 class Identity(Module):
@@ -345,25 +368,27 @@ class Identity(Module):
         return dout
 
 
-class Flatten(Module):
+class Flatten(_Functional):
     """Merge axes ``start_dim..end_dim``, as ``torch.nn.Flatten`` (default: (N, C, H, W) -> (N, C*H*W))."""
+
+    _op, _op_backward = staticmethod(F.flatten), staticmethod(F.flatten_backward)
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        self._cache = np.shape(x)
-        return F.flatten(x, self.start_dim, self.end_dim)
+        self._cache = np.shape(x)          # the backward needs only the shape
+        return self._op(x, self.start_dim, self.end_dim)
 
     def backward(self, dout):
-        return F.flatten_backward(dout, self._cached())
+        return self._op_backward(dout, self._cached())
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Dropout(Module):
+class Dropout(_Functional):
     """Inverted dropout, as ``torch.nn.Dropout``; the identity in evaluation mode.
 
     Parameters
@@ -374,6 +399,8 @@ class Dropout(Module):
         Source of the masks (``None``: a fresh, unseeded generator).
     """
 
+    _op, _op_backward = staticmethod(F.dropout), staticmethod(F.dropout_backward)
+
     def __init__(self, p=0.5, inplace=False, *, rng=None):
         super().__init__()
         if inplace:
@@ -382,13 +409,13 @@ class Dropout(Module):
         self.rng = np.random.default_rng() if rng is None else rng
 
     def forward(self, x):
-        out, mask = F.dropout(x, self.p, self.training, self.rng, return_mask=True)
+        out, mask = self._op(x, self.p, self.training, self.rng, return_mask=True)
         self._cache = (mask,)          # mask is None in evaluation mode
         return out
 
     def backward(self, dout):
         (mask,) = self._cached()
-        return F.dropout_backward(dout, mask, self.p)
+        return self._op_backward(dout, mask, self.p)
 
     def extra_repr(self):
         return f"p={self.p}, inplace=False"
@@ -397,7 +424,8 @@ class Dropout(Module):
 # =============================================================================================
 # Batch normalisation
 # =============================================================================================
-class _BatchNorm(Module):
+class _BatchNorm(_Functional):
+    _op, _op_backward = staticmethod(F.batch_norm), staticmethod(F.batch_norm_backward)
     _expected_ndim = (4,)
     _expected_text = "(N, C, H, W)"
 
@@ -442,8 +470,8 @@ class _BatchNorm(Module):
         weight = None if self.weight is None else self.weight.data
         bias = None if self.bias is None else self.bias.data
         # running stats are None without track_running_stats; in training they are updated in place
-        out = F.batch_norm(x, self.running_mean, self.running_var, weight, bias, training=batch,
-                           momentum=momentum, eps=self.eps)
+        out = self._op(x, self.running_mean, self.running_var, weight, bias, training=batch,
+                       momentum=momentum, eps=self.eps)
         # evaluation backward needs the running statistics as they were during this forward
         stats = None if batch else (self.running_mean.copy(), self.running_var.copy())
         self._cache = (x, batch, stats)
@@ -453,10 +481,10 @@ class _BatchNorm(Module):
         x, batch, stats = self._cached()
         weight = None if self.weight is None else self.weight.data
         if batch:
-            dx, dweight, dbias = F.batch_norm_backward(dout, x, weight, self.eps)
+            dx, dweight, dbias = self._op_backward(dout, x, weight, self.eps)
         else:
-            dx, dweight, dbias = F.batch_norm_backward(dout, x, weight, self.eps, training=False,
-                                                       running_mean=stats[0], running_var=stats[1])
+            dx, dweight, dbias = self._op_backward(dout, x, weight, self.eps, training=False,
+                                                   running_mean=stats[0], running_var=stats[1])
         if self.weight is not None:
             self.weight.accumulate(dweight)
         if self.bias is not None:
@@ -500,14 +528,12 @@ class BatchNorm1d(_BatchNorm):
 # =============================================================================================
 # Convolution and pooling (wrapping the functional ops)
 # =============================================================================================
-class _ConvBase(Module):
-    """What Conv2d and ConvTranspose2d share: channel checks, initialisation, forward, backward, repr.
+class _ConvBase(_Weighted):
+    """What Conv2d and ConvTranspose2d share: channel checks, initialisation, repr.
 
     A subclass names its functional pair (``_op``, ``_op_backward``), its weight shape and the
-    extra keyword arguments of that pair.
+    extra keyword arguments of that pair (``_kwargs``).
     """
-
-    _op = _op_backward = None
 
     def _setup(self, in_channels, out_channels, kernel_size, stride, dilation, groups, bias, padding_mode,
                rng, dtype, weight_shape, fan_in):
@@ -515,30 +541,11 @@ class _ConvBase(Module):
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
             if v % groups:
                 raise ValueError(f"groups: expected a divisor of {name}={v}, got groups={groups}")
-        rng = np.random.default_rng() if rng is None else rng
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
         self.stride = _pair(stride, "stride", minimum=1)
         self.dilation, self.groups = _pair(dilation, "dilation", minimum=1), groups
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0       # PyTorch's kaiming_uniform(a=sqrt(5))
-        self.weight = Parameter(_uniform(rng, bound, weight_shape, dtype))
-        self.bias = Parameter(_uniform(rng, bound, (out_channels,), dtype)) if bias else None
-
-    def _kwargs(self):
-        raise NotImplementedError
-
-    def forward(self, x):
-        self._cache = x
-        return type(self)._op(x, self.weight.data, None if self.bias is None else self.bias.data,
-                              **self._kwargs())
-
-    def backward(self, dout):
-        x = self._cached()
-        dx, dweight, dbias = type(self)._op_backward(dout, x, self.weight.data, **self._kwargs())
-        self.weight.accumulate(dweight)
-        if self.bias is not None:
-            self.bias.accumulate(dbias)
-        return dx
+        self._init_parameters(weight_shape, fan_in, out_channels if bias else None, rng, dtype)
 
     def extra_repr(self):
         # the order of torch.nn.modules.conv._ConvNd.extra_repr
@@ -624,11 +631,26 @@ class ConvTranspose2d(_ConvBase):
                     groups=self.groups, dilation=self.dilation)
 
 
-class MaxPool2d(Module):
+class _Pool(_Functional):
+    """Pooling: ``_op(x, window, **_kwargs())``, the window being ``kernel_size`` or
+    ``output_size``; max pooling can also return the indices of the maxima."""
+
+    return_indices = False
+
+    def forward(self, x):
+        if not self.return_indices:
+            return super().forward(x)
+        self._cache = x
+        return self._op(x, *self._args(), **self._kwargs(), return_indices=True)
+
+
+class MaxPool2d(_Pool):
     """Max pooling, as ``torch.nn.MaxPool2d`` (``stride=None`` means ``stride = kernel_size``).
 
     With ``return_indices=True`` the forward pass returns ``(out, indices)`` as in PyTorch.
     """
+
+    _op, _op_backward = staticmethod(F.max_pool2d), staticmethod(F.max_pool2d_backward)
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
@@ -637,25 +659,21 @@ class MaxPool2d(Module):
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
         self.return_indices = return_indices
 
+    def _args(self):
+        return (self.kernel_size,)
+
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation, ceil_mode=self.ceil_mode)
-
-    def forward(self, x):
-        self._cache = x
-        if self.return_indices:
-            return F.max_pool2d(x, self.kernel_size, **self._kwargs(), return_indices=True)
-        return F.max_pool2d(x, self.kernel_size, **self._kwargs())
-
-    def backward(self, dout):
-        return F.max_pool2d_backward(dout, self._cached(), self.kernel_size, **self._kwargs())
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
-class AvgPool2d(Module):
+class AvgPool2d(_Pool):
     """Average pooling, as ``torch.nn.AvgPool2d`` (``stride=None`` means ``stride = kernel_size``)."""
+
+    _op, _op_backward = staticmethod(F.avg_pool2d), staticmethod(F.avg_pool2d_backward)
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
@@ -665,45 +683,51 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode, self.count_include_pad = padding, ceil_mode, count_include_pad
         self.divisor_override = divisor_override
 
+    def _args(self):
+        return (self.kernel_size,)
+
     def _kwargs(self):
         return dict(stride=self.stride, padding=self.padding, ceil_mode=self.ceil_mode,
                     count_include_pad=self.count_include_pad, divisor_override=self.divisor_override)
-
-    def forward(self, x):
-        self._cache = x
-        return F.avg_pool2d(x, self.kernel_size, **self._kwargs())
-
-    def backward(self, dout):
-        return F.avg_pool2d_backward(dout, self._cached(), self.kernel_size, **self._kwargs())
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveAvgPool2d``."""
+class _AdaptivePool(_Pool):
+    """What the adaptive pooling layers share: the ``output_size`` argument and the repr.
 
-    _op, _op_backward = staticmethod(F.adaptive_avg_pool2d), staticmethod(F.adaptive_avg_pool2d_backward)
+    (In PyTorch neither adaptive layer is a subclass of the other, nor is it here.)
+    """
 
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x):
-        self._cache = x
-        return type(self)._op(x, self.output_size)
-
-    def backward(self, dout):
-        return type(self)._op_backward(dout, self._cached(), self.output_size)
+    def _args(self):
+        return (self.output_size,)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
-    """Max pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveMaxPool2d``."""
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Average pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveAvgPool2d``."""
+
+    _op, _op_backward = staticmethod(F.adaptive_avg_pool2d), staticmethod(F.adaptive_avg_pool2d_backward)
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    """Max pooling to a fixed ``output_size``, as ``torch.nn.AdaptiveMaxPool2d``.
+
+    With ``return_indices=True`` the forward pass returns ``(out, indices)`` as in PyTorch.
+    """
 
     _op, _op_backward = staticmethod(F.adaptive_max_pool2d), staticmethod(F.adaptive_max_pool2d_backward)
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
 
 
 # =============================================================================================
@@ -753,7 +777,7 @@ class Residual(Module):
     """``body(x) + shortcut(x)``: a residual connection; ``shortcut=None`` is the identity.
 
     Keys are ``"body.<...>"`` and ``"shortcut.<...>"`` (e.g. ``"body.0.weight"``), so the PyTorch
-    twin must name its two branches ``body`` and ``shortcut``. A ResNet block's final ReLU comes
+    twin must name its two branches ``body`` and ``shortcut`` (``cnnbook.twins.Residual`` does). A ResNet block's final ReLU comes
     after the sum: ``Sequential(Residual(body, shortcut), ReLU())``.
     """
 

@@ -294,6 +294,28 @@ def test_float32_layers_keep_float32():
 # --------------------------------------------------------------------------------------------
 # Module protocol
 # --------------------------------------------------------------------------------------------
+TORCH_NAMES = [name for name in nn.__all__ if hasattr(torch.nn, name)]
+
+
+@pytest.mark.parametrize("name", TORCH_NAMES)
+def test_class_hierarchy_agrees_with_torch(name):
+    """issubclass (so isinstance) between any two layer classes is what torch.nn says."""
+    ours = {other: issubclass(getattr(nn, name), getattr(nn, other)) for other in TORCH_NAMES}
+    torchs = {other: issubclass(getattr(torch.nn, name), getattr(torch.nn, other)) for other in TORCH_NAMES}
+    assert ours == torchs
+
+
+def test_adaptive_max_pool_is_not_an_adaptive_avg_pool():
+    assert not isinstance(nn.AdaptiveMaxPool2d(1), nn.AdaptiveAvgPool2d)
+
+
+def test_adaptive_max_pool_layer_can_return_indices_like_torch():
+    x = np.random.default_rng(11).standard_normal((1, 2, 5, 5))
+    out, indices = nn.AdaptiveMaxPool2d((2, 3), return_indices=True)(x)
+    out_t, indices_t = torch.nn.AdaptiveMaxPool2d((2, 3), return_indices=True)(torch.tensor(x))
+    assert np.array_equal(out, out_t.numpy()) and np.array_equal(indices, indices_t.numpy())
+
+
 def test_backward_before_forward_raises_a_clear_runtime_error():
     with pytest.raises(RuntimeError, match="Linear.backward called before forward"):
         nn.Linear(3, 2, rng=np.random.default_rng(0)).backward(np.ones((1, 2)))
