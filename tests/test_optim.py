@@ -141,7 +141,8 @@ def _adam_twins(options, dtype, steps=ADAM_STEPS, skip=lambda step, i: False):
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)], ids=["float64", "float32"])
-@pytest.mark.parametrize("options", ADAM_CONFIGS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "defaults")
+@pytest.mark.parametrize("options", ADAM_CONFIGS,
+                         ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "defaults")
 def test_adam_steps_equal_torch(options, dtype, tol):
     params, tparams, _, _ = _adam_twins(options, dtype)
     for i, (p, tp) in enumerate(zip(params, tparams)):
