@@ -19,6 +19,7 @@ __all__ = [
     "WALDO",
     "make_waldo",
     "waldo_positions",
+    "waldo_lookalikes",
     "find_pattern",
     "pixel_permutation",
     "permute_pixels",
@@ -208,11 +209,54 @@ def batches(x, y, batch_size: int, *, shuffle: bool = True, rng: np.random.Gener
 # "Where's Waldo?": a small motif hidden among decoys
 # =============================================================================================
 
-#: The default 3 × 3 "Waldo" motif: an asymmetric hook, so that no rotation or reflection of it
-#: is the motif again.
-WALDO = np.array([[1, 1, 0],
-                  [0, 1, 0],
-                  [0, 1, 1]], dtype=np.float64)
+#: The default 3 × 3 "Waldo" motif, a tiny walking figure (head; body and one arm; two legs).
+#: No rotation or reflection of it is the motif again. Its rows hold 1, 2, 2 ink pixels and its
+#: columns 2, 2, 1; four other binary 3 × 3 patches have exactly these counts (its look-alikes,
+#: see :func:`waldo_lookalikes`), and they are the decoys.
+WALDO = np.array([[0, 1, 0],
+                  [1, 1, 0],
+                  [1, 0, 1]], dtype=np.float64)
+
+#: Largest motif (in pixels) whose look-alikes are enumerated.
+_MAX_PATTERN_PIXELS = 16
+
+
+def _check_pattern(pattern) -> np.ndarray:
+    pattern = WALDO if pattern is None else np.asarray(pattern, dtype=np.float64)
+    if pattern.ndim != 2 or not np.isin(pattern, (0.0, 1.0)).all() or pattern.sum() == 0:
+        raise ValueError(f"pattern: expected a 2-D binary (0/1) array with at least one 1, got shape "
+                         f"{pattern.shape}")
+    if pattern.size > _MAX_PATTERN_PIXELS:
+        raise ValueError(f"pattern: at most {_MAX_PATTERN_PIXELS} pixels are supported (its look-alikes "
+                         f"are enumerated), got a {pattern.shape[0]}x{pattern.shape[1]} motif")
+    return pattern
+
+
+def waldo_lookalikes(pattern: np.ndarray | None = None) -> np.ndarray:
+    """Every binary patch with the same ink count in each row and each column as ``pattern``.
+
+    These are the decoys of :func:`make_waldo`: a look-alike differs from the motif only in how
+    its ink pixels are arranged, not in how many there are in any row or column of the patch.
+
+    Parameters
+    ----------
+    pattern : ndarray, shape (k, l), optional
+        A binary motif of at most 16 pixels (default :data:`WALDO`).
+
+    Returns
+    -------
+    lookalikes : ndarray, shape (m, k, l)
+        All such patches except ``pattern`` itself, in a fixed order; ``m`` may be 0.
+    """
+    pattern = _check_pattern(pattern)
+    k, l = pattern.shape
+    codes = np.arange(2 ** (k * l), dtype=np.int64)
+    bits = ((codes[:, None] >> np.arange(k * l - 1, -1, -1)) & 1).astype(np.float64)
+    patches = bits.reshape(-1, k, l)
+    same = (np.all(patches.sum(axis=2) == pattern.sum(axis=1), axis=1)
+            & np.all(patches.sum(axis=1) == pattern.sum(axis=0), axis=1)
+            & ~np.all(patches == pattern, axis=(1, 2)))
+    return patches[same]
 
 
 def find_pattern(image: np.ndarray, pattern: np.ndarray, *, tol: float = 1e-9) -> list[tuple[int, int]]:
@@ -281,27 +325,15 @@ def waldo_positions(size: int, pattern_shape: tuple[int, int], positions="all") 
     return mask
 
 
-def _random_decoy(pattern: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random binary motif with as many ink pixels as ``pattern`` but different from it."""
-    k, l = pattern.shape
-    ink = int(pattern.sum())
-    while True:
-        decoy = np.zeros(k * l)
-        decoy[rng.choice(k * l, size=ink, replace=False)] = 1.0
-        decoy = decoy.reshape(k, l)
-        if not np.array_equal(decoy, pattern):
-            return decoy
-
-
 def _place_objects(size, shape, n_objects, first_mask, rng, max_tries=200):
     """Top-left corners of ``n_objects`` non-touching boxes; the first obeys ``first_mask``."""
     k, l = shape
     occupied = np.zeros((size, size), dtype=bool)   # boxes grown by a one-pixel margin
     corners = []
-    allowed_first = None if first_mask is None else np.argwhere(first_mask)
+    allowed_first = np.argwhere(first_mask)
     for i in range(n_objects):
         for _ in range(max_tries):
-            if i == 0 and allowed_first is not None:
+            if i == 0:
                 r, c = allowed_first[rng.integers(len(allowed_first))]
             else:
                 r, c = rng.integers(size - k + 1), rng.integers(size - l + 1)
@@ -318,12 +350,19 @@ def make_waldo(n: int, *, size: int = 16, pattern: np.ndarray | None = None, pos
                n_objects: int = 4, noise: float = 0.0, rng: np.random.Generator, dtype=np.float64):
     """The synthetic "Where's Waldo?" data set: is the motif somewhere in the picture?
 
-    Each image is black with ``n_objects`` small objects on it. In a negative all of them are
-    random decoys — binary patches of the motif's size with the same number of ink pixels —; in a
-    positive one of them is ``pattern`` itself. Objects never touch (a one-pixel gap separates
+    Each image is black with ``n_objects`` small objects on it. One object, the *lead*, is
+    placed first, at a position drawn from ``positions``; the others go anywhere. In a positive
+    the lead is ``pattern`` itself; in a negative it is a look-alike, and every other object is
+    a look-alike in both classes. A look-alike (:func:`waldo_lookalikes`) has exactly as many ink
+    pixels as the motif in each row and each column of its box, arranged differently.
+
+    So the two classes differ only in the *arrangement* of the lead's pixels: the ink in every
+    row and every column of the image has the same distribution in positives and negatives
+    (before noise, a positive and a negative drawn with the same random choices have identical
+    row and column ink sums), and so has the total ink. A model on such summaries stays at
+    chance; finding the motif needs its shape. Objects never touch (a one-pixel gap separates
     them), and every image is checked: a positive contains the motif exactly once, a negative
-    never. So the label can only be read off by finding the motif's *shape*; the ink count and
-    the number of objects are the same in both classes.
+    never.
 
     Parameters
     ----------
@@ -332,12 +371,14 @@ def make_waldo(n: int, *, size: int = 16, pattern: np.ndarray | None = None, pos
     size : int, default 16
         Image height and width.
     pattern : ndarray, shape (k, l), optional
-        A binary motif (default :data:`WALDO`, a 3 × 3 hook).
+        A binary motif of at most 16 pixels with at least one look-alike (default
+        :data:`WALDO`, a 3 × 3 walking figure with four look-alikes).
     positions : str or ndarray of bool, default "all"
-        Where the motif's top-left corner may be, see :func:`waldo_positions`; e.g. train with
-        ``"left"`` and test with ``"right"``. Decoys may appear anywhere.
+        Where the lead object's top-left corner may be — the motif in a positive, a look-alike
+        in a negative —, see :func:`waldo_positions`; e.g. train with ``"left"`` and test with
+        ``"right"``. The other objects may appear anywhere.
     n_objects : int, default 4
-        Objects per image (decoys plus the motif, if present). At least 1.
+        Objects per image, the lead included. At least 1.
     noise : float, default 0.0
         Standard deviation of Gaussian pixel noise added at the end (values are then clipped
         to ``[0, 1]``).
@@ -357,16 +398,17 @@ def make_waldo(n: int, *, size: int = 16, pattern: np.ndarray | None = None, pos
     size = _check_positive_int(size, "size")
     n_objects = _check_positive_int(n_objects, "n_objects")
     _check_rng(rng)
-    pattern = WALDO if pattern is None else np.asarray(pattern, dtype=np.float64)
-    if pattern.ndim != 2 or not np.isin(pattern, (0.0, 1.0)).all() or pattern.sum() == 0:
-        raise ValueError(f"pattern: expected a 2-D binary (0/1) array with at least one 1, got shape "
-                         f"{pattern.shape}")
+    pattern = _check_pattern(pattern)
     k, l = pattern.shape
     if k > size or l > size:
         raise ValueError(f"pattern: a {k}x{l} motif does not fit in a {size}x{size} image")
+    lookalikes = waldo_lookalikes(pattern)
+    if len(lookalikes) == 0:
+        raise ValueError("pattern: no other binary patch has the same ink count in every row and column, "
+                         "so there is no look-alike to use as a decoy; choose another motif")
     if (k + 1) * (l + 1) * n_objects > size * size // 2:
         raise ValueError(f"n_objects: {n_objects} objects of size {k}x{l} do not fit comfortably in a "
-                         f"{size}x{size} image; use fewer decoys or a larger size")
+                         f"{size}x{size} image; use fewer objects or a larger size")
     if not (float(noise) >= 0.0):
         raise ValueError(f"noise: expected a standard deviation >= 0, got {noise!r}")
     mask = waldo_positions(size, (k, l), positions)
@@ -379,12 +421,12 @@ def make_waldo(n: int, *, size: int = 16, pattern: np.ndarray | None = None, pos
     for i in range(n):
         while True:
             image = np.zeros((size, size))
-            corners = _place_objects(size, (k, l), n_objects, mask if labels[i] else None, rng)
+            corners = _place_objects(size, (k, l), n_objects, mask, rng)
             if corners is None:
                 continue
             for j, (r, c) in enumerate(corners):
-                motif = pattern if (labels[i] and j == 0) else _random_decoy(pattern, rng)
-                image[r:r + k, c:c + l] = motif
+                motif = lookalikes[rng.integers(len(lookalikes))]
+                image[r:r + k, c:c + l] = pattern if (labels[i] and j == 0) else motif
             found = find_pattern(image, pattern)
             if labels[i] and found == [corners[0]]:
                 where[i] = corners[0]
