@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from cnnbook import nn
+from cnnbook import twins
 from cnnbook.check import compare_with_torch
 
 
+def _small(L):
+    return L.Sequential(L.Conv2d(2, 3, 3, padding=1), L.BatchNorm2d(3), L.ReLU(), L.Flatten(),
+                        L.Linear(3 * 4 * 4, 2))
+
+
 def _pair(dtype=torch.float64):
-    np_dtype = np.float64 if dtype == torch.float64 else np.float32
-    np_model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, dtype=np_dtype), nn.BatchNorm2d(3, dtype=np_dtype),
-                             nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2, dtype=np_dtype))
-    torch_model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1, dtype=dtype),
-                                      torch.nn.BatchNorm2d(3, dtype=dtype), torch.nn.ReLU(),
-                                      torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 2, dtype=dtype))
-    return np_model, torch_model
+    """Twins with DIFFERENT initial weights (not twins.make): compare_with_torch must copy them."""
+    return _small(twins.library("numpy", dtype, rng=0)), _small(twins.library("torch", dtype))
 
 
 X = np.random.default_rng(0).standard_normal((3, 2, 4, 4))
@@ -35,6 +35,7 @@ def test_report_lists_output_input_grad_every_param_grad_and_buffer():
 
 def test_weights_are_copied_from_torch_into_the_numpy_model():
     np_model, torch_model = _pair()
+    assert not np.array_equal(np_model[0].weight.data, torch_model[0].weight.detach().numpy())
     compare_with_torch(np_model, torch_model, X)
     np.testing.assert_array_equal(np_model[0].weight.data, torch_model[0].weight.detach().numpy())
 
@@ -81,11 +82,11 @@ def test_given_dout_is_used_for_both_backward_passes():
     assert np.all(np_model[0].weight.grad == 0)
 
 
-def test_engine_and_check_modules_do_not_import_torch():
+def test_engine_and_check_modules_do_not_import_torch_or_twins():
     code = ("import sys, cnnbook.functional, cnnbook.nn, cnnbook.optim, cnnbook.check, cnnbook.train; "
-            "print('torch' in sys.modules)")
+            "print('torch' in sys.modules, 'cnnbook.twins' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 def test_engine_imports_numpy_only():

@@ -1,84 +1,14 @@
-"""cnnbook.nn layers against their torch.nn twins: outputs, gradients, running stats, state_dict."""
+"""cnnbook.nn layers against their torch.nn twins (built by cnnbook.twins): outputs, gradients,
+running stats, state_dict."""
 import numpy as np
 import pytest
 import torch
 
-from cnnbook import nn
+from cnnbook import nn, twins
 from cnnbook.check import compare_with_torch
+from cnnbook.twins import lenet, resnet_like
 
-DTYPES = {"float64": (np.float64, torch.float64), "float32": (np.float32, torch.float32)}
-
-
-class TorchResidual(torch.nn.Module):
-    """The PyTorch twin of cnnbook.nn.Residual: body(x) + shortcut(x)."""
-
-    def __init__(self, body, shortcut=None):
-        super().__init__()
-        self.body = body
-        self.shortcut = shortcut
-
-    def forward(self, x):
-        return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
-
-
-TorchResidual.__name__ = "Residual"   # so that repr() reads the same as cnnbook's
-
-
-class Lib:
-    """Layer constructors of one library, with the dtype (and for NumPy the rng) filled in."""
-
-    PARAM_LAYERS = {"Conv2d", "ConvTranspose2d", "Linear", "BatchNorm2d", "BatchNorm1d"}
-
-    def __init__(self, which, dtype):
-        self.which = which
-        self.np_dtype, self.torch_dtype = DTYPES[dtype]
-        self.rng = np.random.default_rng(0)
-
-    def __getattr__(self, name):
-        if name == "Residual":
-            return nn.Residual if self.which == "np" else TorchResidual
-        cls = getattr(nn if self.which == "np" else torch.nn, name)
-        if name not in self.PARAM_LAYERS:
-            return cls
-        if self.which == "np":
-            extra = {"dtype": self.np_dtype}
-            if not name.startswith("BatchNorm"):
-                extra["rng"] = self.rng
-        else:
-            extra = {"dtype": self.torch_dtype}
-        return lambda *args, **kwargs: cls(*args, **kwargs, **extra)
-
-
-def lenet(L, act="Sigmoid", pool="AvgPool2d"):
-    """A LeNet-like stack for 12x12 single-channel images."""
-    return L.Sequential(
-        L.Conv2d(1, 4, 5, padding=2), getattr(L, act)(), getattr(L, pool)(2),
-        L.Conv2d(4, 6, 3), getattr(L, act)(), getattr(L, pool)(2, stride=2),
-        L.Flatten(), L.Linear(6 * 2 * 2, 16), getattr(L, act)(), L.Linear(16, 10),
-    )
-
-
-def resnet(L):
-    """A small ResNet-like stack with batch norm, an identity block and a 1x1 projection block."""
-    def block(c_in, c_out, stride):
-        body = L.Sequential(
-            L.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), L.BatchNorm2d(c_out), L.ReLU(),
-            L.Conv2d(c_out, c_out, 3, padding=1, bias=False), L.BatchNorm2d(c_out),
-        )
-        shortcut = None
-        if stride != 1 or c_in != c_out:
-            shortcut = L.Sequential(L.Conv2d(c_in, c_out, 1, stride=stride, bias=False), L.BatchNorm2d(c_out))
-        return L.Sequential(L.Residual(body, shortcut), L.ReLU())
-
-    return L.Sequential(
-        L.Conv2d(2, 4, 3, padding=1, bias=False), L.BatchNorm2d(4), L.ReLU(),
-        block(4, 4, 1), block(4, 8, 2),
-        L.AdaptiveAvgPool2d(1), L.Flatten(), L.Linear(8, 5),
-    )
-
-
-def twins(builder, dtype, **kwargs):
-    return builder(Lib("np", dtype), **kwargs), builder(Lib("torch", dtype), **kwargs)
+DTYPES = ["float64", "float32"]
 
 
 def _scramble_bn(torch_model, seed=1):
@@ -97,26 +27,26 @@ def _scramble_bn(torch_model, seed=1):
 # --------------------------------------------------------------------------------------------
 # twins: outputs, input gradients, parameter gradients and running statistics
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["train", "eval"])
 @pytest.mark.parametrize("act, pool", [("Sigmoid", "AvgPool2d"), ("ReLU", "MaxPool2d"), ("Tanh", "MaxPool2d")])
 def test_lenet_like_stack_equals_its_torch_twin(act, pool, mode, dtype):
-    np_model, torch_model = twins(lenet, dtype, act=act, pool=pool)
+    np_model, torch_model = twins.make(lenet, dtype, act=act, pool=pool)
     getattr(np_model, mode)()
     getattr(torch_model, mode)()
-    x = np.random.default_rng(1).random((5, 1, 12, 12))
+    x = np.random.default_rng(1).random((5, 1, 28, 28))
     report = compare_with_torch(np_model, torch_model, x)
-    assert {"output", "grad x", "grad 0.weight", "grad 0.bias", "grad 9.bias"} <= set(report)
+    assert {"output", "grad x", "grad 0.weight", "grad 0.bias", "grad 11.bias"} <= set(report)
 
 
-@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_resnet_like_stack_equals_its_torch_twin(mode, dtype):
-    np_model, torch_model = twins(resnet, dtype)
+    np_model, torch_model = twins.make(resnet_like, dtype)
     _scramble_bn(torch_model)
     getattr(np_model, mode)()
     getattr(torch_model, mode)()
-    x = np.random.default_rng(2).standard_normal((4, 2, 8, 8))
+    x = np.random.default_rng(2).standard_normal((4, 1, 8, 8))
     report = compare_with_torch(np_model, torch_model, x)
     assert "grad 4.0.shortcut.0.weight" in report
     assert "buffer 4.0.shortcut.1.running_var" in report
@@ -124,11 +54,10 @@ def test_resnet_like_stack_equals_its_torch_twin(mode, dtype):
 
 
 def test_resnet_running_stats_follow_torch_over_several_batches():
-    np_model, torch_model = twins(resnet, "float64")
-    np_model.load_state_dict(torch_model.state_dict())
+    np_model, torch_model = twins.make(resnet_like)
     rng = np.random.default_rng(3)
     for _ in range(3):
-        x = rng.standard_normal((4, 2, 8, 8))
+        x = rng.standard_normal((4, 1, 8, 8))
         np_model(x)
         torch_model(torch.tensor(x))
     for key, value in torch_model.state_dict().items():
@@ -137,9 +66,9 @@ def test_resnet_running_stats_follow_torch_over_several_batches():
     assert int(np_model.state_dict()["1.num_batches_tracked"]) == 3
 
 
-@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_conv_transpose2d_layer_equals_torch(dtype):
-    np_model, torch_model = twins(
+    np_model, torch_model = twins.make(
         lambda L: L.Sequential(L.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), L.ReLU()),
         dtype)
     compare_with_torch(np_model, torch_model, np.random.default_rng(4).standard_normal((2, 3, 5, 5)))
@@ -148,7 +77,7 @@ def test_conv_transpose2d_layer_equals_torch(dtype):
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_batchnorm1d_with_cumulative_momentum_equals_torch(mode):
     builder = lambda L: L.Sequential(L.Linear(6, 4), L.BatchNorm1d(4, momentum=None), L.Tanh())  # noqa: E731
-    np_model, torch_model = twins(builder, "float64")
+    np_model, torch_model = twins.make(builder)
     _scramble_bn(torch_model)
     getattr(np_model, mode)()
     getattr(torch_model, mode)()
@@ -157,7 +86,7 @@ def test_batchnorm1d_with_cumulative_momentum_equals_torch(mode):
 
 def test_batchnorm_without_running_stats_uses_batch_stats_in_eval_like_torch():
     builder = lambda L: L.Sequential(L.BatchNorm2d(3, track_running_stats=False, affine=False))  # noqa: E731
-    np_model, torch_model = twins(builder, "float64")
+    np_model, torch_model = twins.make(builder)
     np_model.eval()
     torch_model.eval()
     report = compare_with_torch(np_model, torch_model, np.random.default_rng(6).standard_normal((2, 3, 4, 4)))
@@ -168,22 +97,22 @@ def test_layers_with_groups_dilation_and_adaptive_max_pool_equal_torch():
     builder = lambda L: L.Sequential(  # noqa: E731
         L.Conv2d(4, 6, 3, padding="same", dilation=2, groups=2), L.ReLU(), L.AdaptiveMaxPool2d((2, 3)),
         L.Flatten(), L.Linear(36, 3))
-    np_model, torch_model = twins(builder, "float64")
+    np_model, torch_model = twins.make(builder)
     compare_with_torch(np_model, torch_model, np.random.default_rng(7).standard_normal((2, 4, 9, 9)))
 
 
 def test_compare_with_torch_names_the_worst_entry_when_models_differ():
-    np_model, torch_model = twins(lenet, "float64")
+    np_model, torch_model = twins.make(lenet)
     np_model._modules["1"] = nn.ReLU()
     with pytest.raises(AssertionError, match=r"output|grad"):
-        compare_with_torch(np_model, torch_model, np.random.default_rng(8).random((2, 1, 12, 12)))
+        compare_with_torch(np_model, torch_model, np.random.default_rng(8).random((2, 1, 28, 28)))
 
 
 # --------------------------------------------------------------------------------------------
 # parameters, buffers, state_dict
 # --------------------------------------------------------------------------------------------
 def test_state_dict_keys_equal_the_torch_twin_including_num_batches_tracked():
-    np_model, torch_model = twins(resnet, "float64")
+    np_model, torch_model = twins.make(resnet_like)
     assert list(np_model.state_dict()) == list(torch_model.state_dict())
     assert [n for n, _ in np_model.named_parameters()] == [n for n, _ in torch_model.named_parameters()]
     assert [n for n, _ in np_model.named_buffers()] == [n for n, _ in torch_model.named_buffers()]
@@ -191,10 +120,11 @@ def test_state_dict_keys_equal_the_torch_twin_including_num_batches_tracked():
 
 
 def test_state_dict_round_trips_between_numpy_and_torch():
-    np_model, torch_model = twins(resnet, "float64")
+    np_model = resnet_like(twins.library("numpy", rng=0))      # NumPy's own weights, not torch's
+    torch_model = resnet_like(twins.library("torch"))
     state = np_model.state_dict()
     torch_model.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
-    fresh = resnet(Lib("np", "float64"))
+    fresh = resnet_like(twins.library("numpy", rng=1))
     fresh.load_state_dict(torch_model.state_dict())
     for key, value in state.items():
         assert np.array_equal(fresh.state_dict()[key], value), key
@@ -228,9 +158,9 @@ def test_load_state_dict_lists_missing_unexpected_and_mismatched_keys():
 
 
 def test_repr_reads_like_torch():
-    np_model, torch_model = twins(resnet, "float64")
+    np_model, torch_model = twins.make(resnet_like)
     assert repr(np_model) == repr(torch_model)
-    np_model, torch_model = twins(lenet, "float64", act="ReLU", pool="MaxPool2d")
+    np_model, torch_model = twins.make(lenet, act="ReLU", pool="MaxPool2d")
     assert repr(np_model) == repr(torch_model)
     assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25))
 
@@ -272,7 +202,7 @@ def test_initialisation_matches_torch_statistics():
 
 
 def test_same_rng_seed_gives_the_same_weights():
-    a, b = (lenet(Lib("np", "float64")) for _ in range(2))
+    a, b = (lenet(twins.library("numpy", rng=np.random.default_rng(0))) for _ in range(2))
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert ka == kb and np.array_equal(va, vb)
 
@@ -285,8 +215,8 @@ def test_batchnorm_starts_at_weight_one_bias_zero_and_unit_running_var():
 
 
 def test_float32_layers_keep_float32():
-    model = lenet(Lib("np", "float32"))
-    out = model(np.random.default_rng(0).random((2, 1, 12, 12)).astype(np.float32))
+    model = lenet(twins.library("numpy", np.float32, rng=0))
+    out = model(np.random.default_rng(0).random((2, 1, 28, 28)).astype(np.float32))
     assert out.dtype == np.float32
     assert all(p.data.dtype == np.float32 for p in model.parameters())
 
@@ -337,7 +267,7 @@ def test_parameter_gradients_accumulate_until_zero_grad():
 
 
 def test_train_and_eval_switch_every_submodule():
-    model = resnet(Lib("np", "float64"))
+    model = resnet_like(twins.library("numpy", rng=0))
     model.eval()
     assert not any(m.training for _, m in model.named_modules())
     model.train()
