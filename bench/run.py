@@ -167,21 +167,13 @@ def bench_batch_norm(dtype, repeats, rng):
              *paired_times(lambda: F.batch_norm_backward(dout, x, weight), torch_fwd_bwd, repeats))]
 
 
-def lenet(L, **kw):
-    """LeNet-5 as in d2l: sigmoid activations and average pooling, for 28x28 inputs."""
-    return L.Sequential(
-        L.Conv2d(1, 6, 5, padding=2, **kw), L.Sigmoid(), L.AvgPool2d(2),
-        L.Conv2d(6, 16, 5, **kw), L.Sigmoid(), L.AvgPool2d(2), L.Flatten(),
-        L.Linear(16 * 5 * 5, 120, **kw), L.Sigmoid(), L.Linear(120, 84, **kw), L.Sigmoid(),
-        L.Linear(84, 10, **kw))
-
-
 def bench_lenet_epoch(dtype, repeats):
+    """One SGD epoch of LeNet-5 (d2l's: sigmoid, average pooling) on the 28x28 digits, both
+    libraries starting from the same weights."""
+    from cnnbook import twins          # the one LeNet of the book, tests and bench
+
     x, y = load_digits(size=28, dtype=dtype)
-    torch.manual_seed(0)
-    torch_model = lenet(torch.nn, dtype=TORCH_DTYPE[dtype])
-    np_model = lenet(nn, dtype=dtype, rng=np.random.default_rng(0))
-    np_model.load_state_dict(torch_model.state_dict())
+    np_model, torch_model = twins.make(twins.lenet, dtype=dtype, seed=0)
     np_opt = SGD(np_model.parameters(), lr=0.1, momentum=0.9)
     torch_opt = torch.optim.SGD(torch_model.parameters(), lr=0.1, momentum=0.9)
 
