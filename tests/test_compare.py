@@ -87,11 +87,3 @@ def test_engine_and_check_modules_do_not_import_torch_or_twins():
             "print('torch' in sys.modules, 'cnnbook.twins' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
-
-
-def test_engine_imports_numpy_only():
-    code = ("import sys, cnnbook.functional, cnnbook.nn, cnnbook.optim; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'torch', 'matplotlib', 'sklearn', 'skimage', 'scipy', 'tqdm', 'PIL'}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", "the engine must import NumPy only"
