@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnbook import nn
-from cnnbook.check import assert_close
+from cnnbook import nn, twins
+from cnnbook.check import assert_close, tolerance
 from cnnbook.optim import SGD, Adam, Optimizer
 
 COMBOS = [
@@ -16,17 +16,15 @@ COMBOS = [
 ]
 
 
+def _mlp(L):
+    return L.Sequential(L.Linear(5, 4), L.Tanh(), L.Linear(4, 3))
+
+
 def _twins(dtype=np.float64):
-    np_model = nn.Sequential(nn.Linear(5, 4, rng=np.random.default_rng(0), dtype=dtype), nn.Tanh(),
-                             nn.Linear(4, 3, rng=np.random.default_rng(1), dtype=dtype))
-    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
-    torch_model = torch.nn.Sequential(torch.nn.Linear(5, 4, dtype=torch_dtype), torch.nn.Tanh(),
-                                      torch.nn.Linear(4, 3, dtype=torch_dtype))
-    np_model.load_state_dict(torch_model.state_dict())
-    return np_model, torch_model
+    return twins.make(_mlp, dtype=dtype)
 
 
-@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 1e-5)])
+@pytest.mark.parametrize("dtype, tol", [(d, tolerance(d)) for d in (np.float64, np.float32)])
 @pytest.mark.parametrize("options", COMBOS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
 def test_sgd_steps_equal_torch(options, dtype, tol):
     np_model, torch_model = _twins(dtype)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnbook import nn, train
+from cnnbook import nn, train, twins
 from cnnbook.check import assert_close, tolerance
 from cnnbook.data import load_digits, train_test_split
 from cnnbook.optim import SGD, Adam
@@ -15,27 +15,20 @@ EPOCHS = 4
 BATCH = 32
 
 
-def _np_lenet(dtype=np.float64):
-    rng = np.random.default_rng(0)
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 3, padding=1, rng=rng, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 3, rng=rng, dtype=dtype), nn.ReLU(), nn.Flatten(),
-        nn.Linear(16 * 2 * 2, 10, rng=rng, dtype=dtype))
+def _small_lenet(L):
+    """A LeNet-like net for 8x8 digits, written once for both libraries (cnnbook.twins)."""
+    return L.Sequential(
+        L.Conv2d(1, 6, 3, padding=1), L.ReLU(), L.MaxPool2d(2),
+        L.Conv2d(6, 16, 3), L.ReLU(), L.Flatten(), L.Linear(16 * 2 * 2, 10))
 
 
 def _torch_lenet(dtype=torch.float64):
-    T = torch.nn
-    return T.Sequential(
-        T.Conv2d(1, 6, 3, padding=1, dtype=dtype), T.ReLU(), T.MaxPool2d(2),
-        T.Conv2d(6, 16, 3, dtype=dtype), T.ReLU(), T.Flatten(), T.Linear(16 * 2 * 2, 10, dtype=dtype))
+    return _small_lenet(twins.library("torch", dtype))
 
 
 def _twins(np_dtype=np.float64, torch_dtype=torch.float64):
-    np_model = _np_lenet(np_dtype)
-    torch.manual_seed(0)
-    torch_model = _torch_lenet(torch_dtype)
-    np_model.load_state_dict(torch_model.state_dict())
-    return np_model, torch_model
+    assert np.dtype(np_dtype).name == str(torch_dtype).replace("torch.", "")
+    return twins.make(_small_lenet, dtype=np_dtype)
 
 
 def _linear_model():
