@@ -110,16 +110,63 @@ def test_adaptive_avg_pool2d_and_backward_match_torch(data, output_size):
           torch_grad(lambda t: TF.adaptive_avg_pool2d(t, output_size), x, dout), np.float64, "dx")
 
 
-@given(data=pool_inputs(), output_size=ints_or_pairs(1, 12))
-def test_adaptive_max_pool2d_indices_and_backward_match_torch(data, output_size):
-    x, rng = data
+@st.composite
+def adaptive_max_inputs(draw):
+    """``pool_inputs``, sometimes with NaN, inf or -inf in random places (PyTorch picks the last NaN)."""
+    x, rng = draw(pool_inputs())
+    special = draw(st.sampled_from([None, np.nan, np.inf, -np.inf]))
+    if special is not None:
+        x = np.where(rng.random(x.shape) < draw(st.sampled_from([0.1, 0.5])), special, x)
+    return x, rng
+
+
+def run_adaptive_max_against_torch(data, output_size, dtype):
+    x, rng = data[0].astype(dtype), data[1]
     ref, ref_idx = TF.adaptive_max_pool2d(torch.tensor(x), output_size, return_indices=True)
-    dout = rng.standard_normal(ref.shape)
+    dout = rng.standard_normal(ref.shape).astype(dtype)
+    check(F.adaptive_max_pool2d(x, output_size), ref, dtype, "out")
     out, idx = F.adaptive_max_pool2d(x, output_size, return_indices=True)
-    check(out, ref, np.float64, "out")
+    check(out, ref, dtype, "out with indices")
     np.testing.assert_array_equal(idx, ref_idx.numpy())
     check(F.adaptive_max_pool2d_backward(dout, x, output_size),
-          torch_grad(lambda t: TF.adaptive_max_pool2d(t, output_size), x, dout), np.float64, "dx")
+          torch_grad(lambda t: TF.adaptive_max_pool2d(t, output_size), x, dout), dtype, "dx")
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in subtract")   # inf - inf in the comparison
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(data=adaptive_max_inputs(), output_size=ints_or_pairs(1, 12))
+def test_adaptive_max_pool2d_indices_and_backward_match_torch(dtype, data, output_size):
+    run_adaptive_max_against_torch(data, output_size, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape, output_size", [
+    ((2, 3, 32, 32), 7),          # overlapping windows of 5 and 6
+    ((2, 3, 12, 12), 4),          # uniform windows, no overlap
+    ((1, 2, 9, 7), (4, 10)),      # non-divisible height, output wider than the input
+    ((2, 9, 11), (3, 2)),         # unbatched
+])
+def test_adaptive_max_pool2d_with_ties_matches_torch(dtype, shape, output_size):
+    """Values 0, 1, 2 only: most windows hold their maximum several times, across rows and columns."""
+    x = np.random.default_rng(16).integers(0, 3, shape).astype(dtype)
+    ref, ref_idx = TF.adaptive_max_pool2d(torch.tensor(x), output_size, return_indices=True)
+    out, idx = F.adaptive_max_pool2d(x, output_size, return_indices=True)
+    check(out, ref, dtype, "out")
+    np.testing.assert_array_equal(idx, ref_idx.numpy())
+    dout = np.random.default_rng(17).standard_normal(ref.shape).astype(dtype)
+    check(F.adaptive_max_pool2d_backward(dout, x, output_size),
+          torch_grad(lambda t: TF.adaptive_max_pool2d(t, output_size), x, dout), dtype, "dx")
+
+
+def test_adaptive_max_pool2d_picks_the_last_nan_of_a_window_like_torch():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan       # both in the top-left window of a 2x2 output
+    x[0, 0, 3, 3] = 5.0
+    ref, ref_idx = TF.adaptive_max_pool2d(torch.tensor(x), 2, return_indices=True)
+    out, idx = F.adaptive_max_pool2d(x, 2, return_indices=True)
+    check(out, ref, np.float64, "out")
+    np.testing.assert_array_equal(idx, ref_idx.numpy())
+    assert idx[0, 0, 0, 0] == 1 * 4 + 0 and np.isnan(out[0, 0, 0, 0])
 
 
 @given(data=pool_inputs(), kernel_size=ints_or_pairs(1, 3), stride=st.one_of(st.none(), ints_or_pairs(1, 3)),

@@ -466,24 +466,122 @@ def _first_max_scan(candidates, positions, carry=None):
     return best, where, carried
 
 
-def _adaptive_max(x, out_hw):
-    """Window maxima and PyTorch's flat indices ``h * W + w`` for adaptive max pooling.
+def _adaptive_steps(size, out):
+    """Position of step ``t`` of every adaptive window, shape (K, out), K the largest window.
+
+    Step ``t`` is ``start + t``, clamped to the window's last element, so that every window is
+    covered in ``K`` steps; a repeated element changes neither a maximum nor a first position.
+    """
+    start, end = _adaptive_windows(size, out)
+    return np.minimum(start + np.arange((end - start).max())[:, None], end - 1)
+
+
+def _adaptive_max_scan(x, out_hw):
+    """PyTorch's exact scan for adaptive max pooling, NaN included: ``(out, index)``.
 
     The max over a rectangle is the max over its rows of each row's max: scan along W, then
-    along H, which keeps PyTorch's row-major tie and NaN rules. A window has at most ``K``
-    elements per axis; index ``start + t`` is clamped to its last element, so every window is
-    scanned in ``K`` steps (a repeated element never replaces itself).
+    along H, which keeps PyTorch's row-major rules (the first of equal maxima wins, and the last
+    NaN). Used only when a window holds a NaN; ``_adaptive_max`` is faster otherwise.
     """
     H, W = x.shape[2:]
-    (hs, he), (ws, we) = _adaptive_windows(H, out_hw[0]), _adaptive_windows(W, out_hw[1])
-    rows = np.minimum(hs + np.arange((he - hs).max())[:, None], he - 1)    # (Kh, Ho) row of step t
-    cols = np.minimum(ws + np.arange((we - ws).max())[:, None], we - 1)    # (Kw, Wo)
+    rows, cols = _adaptive_steps(H, out_hw[0]), _adaptive_steps(W, out_hw[1])
     xt = np.ascontiguousarray(x.transpose(2, 3, 0, 1))     # (H, W, N, C): a gather copies whole slabs
-    row_max, col, _ = _first_max_scan([xt[:, C] for C in cols], [C[:, None, None] for C in cols])
+    row_max, col, _ = _first_max_scan([xt[:, c] for c in cols], [c[:, None, None] for c in cols])
     best, row, col = _first_max_scan([row_max[r] for r in rows], [r[:, None, None, None] for r in rows],
                                      carry=[col[r] for r in rows])                  # (Ho, Wo, N, C)
     index = (row * W + col).astype(np.int64)
     return np.ascontiguousarray(best.transpose(2, 3, 0, 1)), np.ascontiguousarray(index.transpose(2, 3, 0, 1))
+
+
+def _adaptive_column_max(x, out_h):
+    """Maximum of each column over each adaptive window of rows.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    out_h : int
+        Ho, the number of windows of rows.
+
+    Returns
+    -------
+    col_max : ndarray, shape (Ho, N, C, W)
+        ``col_max[i, n, c, w] = max(x[n, c, start_i:end_i, w])``, NaN if the column holds one.
+        Window-major, so that each window's result is contiguous (twice as fast to update).
+    """
+    start, end = _adaptive_windows(x.shape[2], out_h)
+    col_max = np.empty((out_h, *x.shape[:2], x.shape[3]), dtype=x.dtype)
+    for i in range(out_h):      # row by row: whole rows are fast to compare, a max-reduce over axis 2 is not
+        np.copyto(col_max[i], x[:, :, start[i]])
+        for h in range(start[i] + 1, end[i]):
+            np.maximum(col_max[i], x[:, :, h], out=col_max[i])    # propagates NaN, as PyTorch
+    return col_max
+
+
+def _adaptive_first_row(x, col_max):
+    """For each column of each window of rows, the number of rows before the first maximal one.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), without NaN
+    col_max : ndarray, shape (Ho, N, C, W), from ``_adaptive_column_max``
+
+    Returns
+    -------
+    before : ndarray of int32, shape (Ho, N, C, W)
+        Column ``w`` of window ``i`` first reaches its maximum in row ``start_i + before[i, ..., w]``.
+    """
+    start, end = _adaptive_windows(x.shape[2], col_max.shape[0])
+    before = np.zeros(col_max.shape, dtype=np.int32)
+    for i in range(col_max.shape[0]):
+        found = np.zeros(col_max.shape[1:], dtype=bool)
+        count = np.zeros(col_max.shape[1:], dtype=np.min_scalar_type(end[i] - start[i]))  # rows found in
+        for h in range(start[i], end[i] - 1):      # not found before the last row: it is the last
+            found |= x[:, :, h] == col_max[i]
+            count += found
+        before[i] = (end[i] - 1 - start[i]) - count.astype(np.int32)
+    return before
+
+
+def _adaptive_max(x, out_hw, with_index=True):
+    """Window maxima (and PyTorch's flat indices ``h * W + w``) of adaptive max pooling.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    out_hw : (int, int)
+    with_index : bool
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, Ho, Wo)
+    index : ndarray of int64, shape (N, C, Ho, Wo), or None without ``with_index``
+
+    Maxima are separable: over the rows of each window (``_adaptive_column_max``), then over its
+    columns, with the columns moved to the front so that each is one contiguous slab. Row-major
+    order is the order of the flat index, so a window's first maximum is the smallest
+    ``h * W + w`` among the columns reaching the maximum, each at its first maximal row. A window
+    holding a NaN takes PyTorch's exact scan instead (``_adaptive_max_scan``).
+    """
+    H, W = x.shape[2:]
+    (hs, _), (ws, we) = _adaptive_windows(H, out_hw[0]), _adaptive_windows(W, out_hw[1])
+    col_max = _adaptive_column_max(x, out_hw[0])
+    cm_t = np.ascontiguousarray(col_max.transpose(3, 0, 1, 2))        # (W, Ho, N, C)
+    out_t = np.empty((out_hw[1], *cm_t.shape[1:]), dtype=x.dtype)      # (Wo, Ho, N, C)
+    for j in range(out_hw[1]):
+        np.maximum.reduce(cm_t[ws[j]:we[j]], axis=0, out=out_t[j])
+    out = np.ascontiguousarray(out_t.transpose(2, 3, 1, 0))
+    if not with_index:
+        return out, None
+    if np.isnan(out).any():
+        return _adaptive_max_scan(x, out_hw)
+    before = _adaptive_first_row(x, col_max)
+    key_t = before.transpose(3, 0, 1, 2) * np.int32(W) + np.arange(W, dtype=np.int32).reshape(W, 1, 1, 1)
+    index_t = np.empty(out_t.shape, dtype=np.int32)
+    for j in range(out_hw[1]):
+        hit = cm_t[ws[j]:we[j]] == out_t[j]
+        np.minimum.reduce(np.where(hit, key_t[ws[j]:we[j]], H * W), axis=0, out=index_t[j])
+    index = index_t.transpose(2, 3, 1, 0) + (hs * W)[:, None]
+    return out, index.astype(np.int64)
 
 
 def adaptive_max_pool2d(x, output_size, return_indices=False):
@@ -501,10 +599,10 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     out : ndarray, shape (N, C, Ho, Wo)
     """
     x, out_hw, squeeze = _adaptive_setup(x, output_size)
-    out, index = _adaptive_max(x, out_hw)
-    if squeeze:
-        out, index = out[0], index[0]
-    return (out, index) if return_indices else out
+    out, index = _adaptive_max(x, out_hw, with_index=return_indices)
+    if not return_indices:
+        return out[0] if squeeze else out
+    return (out[0], index[0]) if squeeze else (out, index)
 
 
 def adaptive_max_pool2d_backward(dout, x, output_size):
@@ -514,6 +612,6 @@ def adaptive_max_pool2d_backward(dout, x, output_size):
     _, index = _adaptive_max(x, out_hw)
     N, C, H, W = x.shape
     flat = index.reshape(N * C, -1) + (np.arange(N * C) * (H * W))[:, None]
-    dx = np.bincount(flat.ravel(), weights=dout.reshape(-1), minlength=N * C * H * W)
-    dx = dx.astype(x.dtype).reshape(x.shape)
+    dx = np.zeros(x.shape, dtype=x.dtype)
+    np.add.at(dx.reshape(-1), flat.reshape(-1), dout.reshape(-1))   # in output order, as PyTorch adds
     return dx[0] if squeeze else dx
