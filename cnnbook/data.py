@@ -1,7 +1,8 @@
 """Offline data sets for the book and a mini-batch iterator.
 
 Everything here works without a network connection: the handwritten digits ship with
-scikit-learn, and the "Where's Waldo" set is generated. Images are NCHW arrays with values in
+scikit-learn, the photographs and textures with scikit-image, and the "Where's Waldo" set is
+generated. Images are NCHW arrays with values in
 ``[0, 1]``; labels are ``int64``. This module imports NumPy (and scikit-learn for the digits)
 only, never torch or plotting code.
 """
@@ -13,6 +14,8 @@ import numpy as np
 
 __all__ = [
     "load_digits",
+    "load_image",
+    "IMAGES",
     "resize",
     "batches",
     "train_test_split",
@@ -488,3 +491,63 @@ def permute_pixels(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
                          f"got shape {perm.shape}")
     flat = x.reshape(*x.shape[:-2], H * W)
     return flat[..., perm].reshape(x.shape)
+
+
+# =============================================================================================
+# Photographs and textures (scikit-image's sample images, shipped inside the package)
+# =============================================================================================
+
+#: The sample images of scikit-image that ship with the package (no download): name -> what it shows.
+IMAGES = {
+    "camera": "a cameraman on a field (grey, 512 x 512)",
+    "astronaut": "the astronaut Eileen Collins (colour, 512 x 512)",
+    "coffee": "a cup of coffee (colour, 400 x 600)",
+    "coins": "Greek coins on a plain background (grey, 303 x 384)",
+    "chelsea": "Chelsea the cat (colour, 300 x 451)",
+    "rocket": "a rocket on its launch pad (colour, 427 x 640)",
+    "moon": "the surface of the moon (grey, 512 x 512)",
+    "text": "text photographed at an angle (grey, 172 x 448)",
+    "brick": "a brick wall texture (grey, 512 x 512)",
+    "grass": "a grass texture (grey, 512 x 512)",
+    "gravel": "a gravel texture (grey, 512 x 512)",
+    "checkerboard": "a black-and-white checkerboard (grey, 200 x 200)",
+}
+
+
+def load_image(name: str, *, grey: bool = True, size: int | None = None, dtype=np.float64) -> np.ndarray:
+    """One of scikit-image's sample photographs or textures, as a float array in ``[0, 1]``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`IMAGES` (``"camera"``, ``"astronaut"``, ``"brick"``, ...).
+    grey : bool
+        True: one grey channel, shape (H, W) (colour images are converted with the ITU-R 601
+        luma weights 0.299 R + 0.587 G + 0.114 B). False: shape (3, H, W) (channels first, as
+        the book's NCHW layout; a grey image is repeated in the three channels).
+    size : int, optional
+        Crop the largest centred square and resize it to ``size`` x ``size`` (bilinear).
+    dtype : numpy dtype
+
+    Returns
+    -------
+    image : ndarray, shape (H, W) or (3, H, W)
+    """
+    if name not in IMAGES:
+        raise ValueError(f"name: expected one of {sorted(IMAGES)}, got {name!r}")
+    from skimage import data as skdata   # imported here: only the chapters with photos pay for it
+
+    image = np.asarray(getattr(skdata, name)(), dtype=np.float64) / 255.0
+    image = image.transpose(2, 0, 1) if image.ndim == 3 else image[None]    # (C, H, W)
+    if grey and image.shape[0] == 3:
+        image = np.tensordot(np.array([0.299, 0.587, 0.114]), image, axes=1)[None]
+    elif not grey and image.shape[0] == 1:
+        image = np.repeat(image, 3, axis=0)
+    if size is not None:
+        size = _check_positive_int(size, "size")
+        H, W = image.shape[1:]
+        side = min(H, W)
+        top, left = (H - side) // 2, (W - side) // 2
+        image = resize(image[:, top:top + side, left:left + side], size)
+    image = image.astype(dtype)
+    return image[0] if grey else image
