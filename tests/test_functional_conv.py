@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import cnnbook.functional as F
 from cnnbook.functional._checks import _pair
 from cnnbook.functional import conv
-from cnnbook.functional.conv import _conv_chunks
+from cnnbook.functional.conv import _conv_chunks, _row_chunks
 from cnnbook.check import assert_close, gradcheck
 from engine_helpers import check, check_conv_like, torch_grads
 
@@ -55,6 +55,8 @@ def make_conv(cfg, dtype):
 
 def run_conv2d_against_torch(cfg, dtype):
     rng, x, weight, bias = make_conv(cfg, dtype)
+    if cfg.get("unbatched"):
+        x = x[0]    # one (C_in, H, W) image, as PyTorch accepts
     kw = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"])
     dil = _pair(cfg["dilation"], "dilation")
     tkw = dict(kw, padding=explicit(cfg["padding"], (cfg["kh"], cfg["kw"]), dil))
@@ -72,6 +74,26 @@ def run_conv2d_against_torch(cfg, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @given(cfg=conv_configs())
 def test_conv2d_and_backward_match_torch(dtype, cfg):
+    run_conv2d_against_torch(cfg, dtype)
+
+
+@st.composite
+def depthwise_configs(draw):
+    """Depthwise convolutions (groups = C_in > 1, any channel multiplier): the row layout's cases."""
+    channels = draw(st.integers(2, 5))
+    padding = draw(st.one_of(ints_or_pairs(0, 3), st.sampled_from(["valid", "same", "full"])))
+    stride = 1 if padding == "same" else draw(ints_or_pairs(1, 3))
+    unbatched = draw(st.booleans())
+    return dict(
+        n=1 if unbatched else draw(st.integers(1, 3)), c_in=channels, c_out=channels * draw(st.integers(1, 3)),
+        h=draw(st.integers(1, 12)), w=draw(st.integers(1, 12)), kh=draw(st.integers(1, 5)), kw=draw(st.integers(1, 5)),
+        stride=stride, padding=padding, dilation=draw(ints_or_pairs(1, 3)), groups=channels,
+        bias=unbatched or draw(st.booleans()), unbatched=unbatched, seed=draw(st.integers(0, 2**31 - 1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(cfg=depthwise_configs())
+def test_depthwise_conv2d_and_backward_match_torch(dtype, cfg):
     run_conv2d_against_torch(cfg, dtype)
 
 
@@ -272,6 +294,26 @@ def test_conv2d_edge_cases_match_torch(x_shape, w_shape, kw):
     check(got[1], dweight, np.float64, "dweight")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("op, x_shape, w_shape, kw", [
+    ("conv2d", (2, 8, 12, 12), (8, 1, 3, 3), dict(padding=1, groups=8)),                      # depthwise
+    ("conv2d", (2, 4, 11, 10), (8, 1, 3, 3), dict(stride=2, padding=2, dilation=2, groups=4)),  # x2 channels
+    ("conv2d", (3, 9, 8), (3, 1, 4, 2), dict(padding="same", groups=3)),                      # unbatched
+    ("conv2d", (2, 4, 12, 12), (6, 4, 3, 3), dict(padding=2, dilation=2)),                    # dilated
+    ("conv_transpose2d", (2, 6, 6, 6), (6, 3, 4, 4), dict(stride=2, padding=1)),              # upsampling
+    ("conv_transpose2d", (2, 4, 5, 6), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4, output_padding=1)),
+])
+def test_depthwise_dilated_and_transposed_shapes_of_the_benchmark_match_torch(dtype, op, x_shape, w_shape, kw):
+    rng = np.random.default_rng(16)
+    x, weight = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    torch_op = getattr(TF, op)
+    bias = rng.standard_normal(torch_op(torch.tensor(x), torch.tensor(weight), **kw).shape[-3]).astype(dtype)
+    dout = rng.standard_normal(torch_op(torch.tensor(x), torch.tensor(weight), **kw).shape).astype(dtype)
+    forward, backward = getattr(F, op), getattr(F, op + "_backward")
+    check_conv_like(lambda a, b, c: forward(a, b, c, **kw), lambda d, a, b: backward(d, a, b, **kw),
+                    lambda a, b, c: torch_op(a, b, c, **kw), x, weight, bias, dout, dtype)
+
+
 def test_conv2d_accepts_an_unbatched_input_like_torch():
     rng = np.random.default_rng(11)
     x, weight, dout = rng.standard_normal((2, 5, 4)), rng.standard_normal((3, 2, 2, 2)), rng.standard_normal((3, 4, 3))
@@ -292,14 +334,18 @@ def test_conv2d_keeps_float32_and_turns_integers_into_float64():
           np.float64, "int input")
 
 
-def test_conv2d_gives_the_same_result_when_the_batch_is_processed_in_chunks(monkeypatch):
+@pytest.mark.parametrize("stride, groups", [(2, 1), (1, 1), (1, 2), (2, 2)])   # groups 2: depthwise
+def test_conv2d_gives_the_same_result_when_the_batch_is_processed_in_chunks(monkeypatch, stride, groups):
     rng = np.random.default_rng(12)
-    x, weight, dout = rng.standard_normal((5, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal((5, 3, 3, 3))
-    kw = dict(stride=2, padding=1)
-    whole = F.conv2d(x, weight, **kw), *F.conv2d_backward(dout, x, weight, **kw)
+    x, weight = rng.standard_normal((5, 2, 6, 6)), rng.standard_normal((4 if groups == 2 else 3, 2 // groups, 3, 3))
+    bias = rng.standard_normal(weight.shape[0])
+    kw = dict(stride=stride, padding=1, groups=groups)
+    dout = rng.standard_normal(F.conv2d(x, weight, **kw).shape)
+    whole = F.conv2d(x, weight, bias, **kw), *F.conv2d_backward(dout, x, weight, **kw)
     monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)   # one sample per chunk
     assert len(_conv_chunks(x.shape, x.itemsize, (3, 3), 3, (3, 3), ((1, 1), (1, 1)))) == 5
-    chunked = F.conv2d(x, weight, **kw), *F.conv2d_backward(dout, x, weight, **kw)
+    assert len(_row_chunks(x.shape, x.itemsize, (3, 3), (3, 3))) == 5
+    chunked = F.conv2d(x, weight, bias, **kw), *F.conv2d_backward(dout, x, weight, **kw)
     for a, b, name in zip(chunked, whole, ("out", "dx", "dweight", "dbias")):
         check(a, b, np.float64, name)
 
