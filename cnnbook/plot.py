@@ -22,6 +22,7 @@ __all__ = [
     "show_images",
     "plot_matrices",
     "plot_curves",
+    "plot_curve_bands",
     "plot_bars",
     "plot_param_counts",
     "plot_connectivity",
@@ -231,6 +232,60 @@ def plot_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], *, keys:
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curve_bands(runs: Mapping[str, Sequence[Mapping[str, Sequence[float]]]], *, key: str = "test_acc",
+                     xlabel: str = "epoch", ylabel: str | None = None, title: str | None = None,
+                     styles: Mapping[str, Mapping] | None = None, x_start: int = 1):
+    """One metric over several seeds: the mean as a line, the range (min to max) as a band.
+
+    Parameters
+    ----------
+    runs : mapping run name -> sequence of histories, one per seed
+        Each history maps metric names to sequences of floats, e.g. the dicts returned by
+        ``cnnbook.train.fit``; every seed of a run must have the same number of values.
+    key : str, default "test_acc"
+        The metric to draw.
+    xlabel : str, default "epoch"
+    ylabel : str, optional
+        Default: the metric spelled out, e.g. "test accuracy".
+    title : str, optional
+    styles : mapping run name -> keyword arguments for ``Axes.plot``, optional
+        The band takes the line's colour.
+    x_start : int, default 1
+        x value of the first point (epochs count from 1).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes with one line and one shaded band per run.
+    """
+    if not runs:
+        raise ValueError("runs: expected at least one run")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=DPI)
+    for name, histories in runs.items():
+        if not histories:
+            raise ValueError(f"runs[{name!r}]: expected at least one history (one per seed)")
+        missing = [i for i, h in enumerate(histories) if key not in h]
+        if missing:
+            raise ValueError(f"runs[{name!r}]: history {missing[0]} has no metric {key!r}")
+        lengths = {len(h[key]) for h in histories}
+        if len(lengths) != 1:
+            raise ValueError(f"runs[{name!r}]: the seeds have different numbers of values {sorted(lengths)}")
+        values = np.array([np.asarray(h[key], dtype=np.float64) for h in histories])
+        xs = np.arange(x_start, x_start + values.shape[1])
+        line, = ax.plot(xs, values.mean(axis=0), label=f"{name} (mean of {len(values)})",
+                        **((styles or {}).get(name, {})))
+        ax.fill_between(xs, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2,
+                        linewidth=0)
+    label = ylabel or _LABELS.get(key, key)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(label)
+    ax.set_title(title or f"{label}: mean and range over seeds")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
