@@ -75,6 +75,29 @@ def test_plot_curves_draws_one_panel_per_metric_and_one_line_per_run():
     assert closes_cleanly(fig)
 
 
+def test_plot_curve_bands_draws_the_mean_and_a_min_max_band_per_run():
+    runs = {"CNN": [{"test_acc": [0.2, 0.6, 0.8]}, {"test_acc": [0.4, 0.8, 1.0]}],
+            "MLP": [{"test_acc": [0.5, 0.5, 0.5]}, {"test_acc": [0.5, 0.5, 0.5]}]}
+    fig = plot.plot_curve_bands(runs, key="test_acc")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and ax.get_xlabel() == "epoch" and ax.get_ylabel() == "test accuracy"
+    lines = ax.get_lines()
+    assert len(lines) == 2 and len(ax.collections) == 2
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.3, 0.7, 0.9])
+    np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(0.2) and band.max() == pytest.approx(1.0)
+    assert "mean of 2" in lines[0].get_label()
+    assert closes_cleanly(fig)
+
+
+def test_plot_curve_bands_rejects_seeds_of_different_lengths_and_missing_metrics():
+    with pytest.raises(ValueError, match=r"runs\['a'\]: the seeds have different numbers of values"):
+        plot.plot_curve_bands({"a": [{"acc": [1.0]}, {"acc": [1.0, 2.0]}]}, key="acc")
+    with pytest.raises(ValueError, match=r"runs\['a'\]: history 0 has no metric 'loss'"):
+        plot.plot_curve_bands({"a": [{"acc": [1.0]}]}, key="loss")
+
+
 def test_plot_curves_rejects_a_missing_metric():
     with pytest.raises(ValueError, match="loss"):
         plot.plot_curves({"a": {"acc": [1.0]}}, keys=["loss"])
