@@ -42,19 +42,28 @@ HERE = Path(__file__).resolve().parent
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
 DTYPE_NAME = {np.float32: "float32", np.float64: "float64"}
 
-# Convolutions timed: name -> (input shape, C_out, kernel, stride, padding)
+# Convolutions timed: name -> (op, input shape, weight shape, keyword arguments, target kind)
 CONVS = {
-    "conv2d 3x3 stride 1": ((16, 16, 32, 32), 32, 3, 1, 1),
-    "conv2d 3x3 stride 2": ((16, 16, 32, 32), 32, 3, 2, 1),
-    "conv2d 1x1": ((16, 32, 32, 32), 64, 1, 1, 0),
-    "conv2d 5x5 (LeNet)": ((64, 1, 28, 28), 6, 5, 1, 2),
+    "conv2d 3x3 stride 1": ("conv2d", (16, 16, 32, 32), (32, 16, 3, 3), dict(padding=1), "conv2d"),
+    "conv2d 3x3 stride 2": ("conv2d", (16, 16, 32, 32), (32, 16, 3, 3), dict(stride=2, padding=1), "conv2d"),
+    "conv2d 1x1": ("conv2d", (16, 32, 32, 32), (64, 32, 1, 1), {}, "conv2d"),
+    "conv2d 5x5 (LeNet)": ("conv2d", (64, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), "conv2d"),
+    "conv2d 5x5 (LeNet layer 2)": ("conv2d", (256, 6, 14, 14), (16, 6, 5, 5), {}, "conv2d (LeNet layer 2)"),
+    "conv2d 3x3 depthwise": ("conv2d", (16, 32, 32, 32), (32, 1, 3, 3), dict(padding=1, groups=32), "conv2d"),
+    "conv2d 3x3 dilation 2": ("conv2d", (16, 16, 32, 32), (32, 16, 3, 3), dict(padding=2, dilation=2), "conv2d"),
+    "conv_transpose2d 4x4 stride 2": ("conv_transpose2d", (16, 32, 16, 16), (32, 16, 4, 4),
+                                      dict(stride=2, padding=1), "conv_transpose2d"),
 }
 POOL_SHAPE = (16, 32, 32, 32)
+ADAPTIVE_OUTPUT = 7            # 32 -> 7: overlapping windows of 5 and 6
 BN_SHAPE = (16, 32, 32, 32)
 # Targets (float32, float64): ratio NumPy / PyTorch to reach or beat
 TARGETS = {
     "conv2d forward": (3, 1), "conv2d backward": (3, 1.5),
+    "conv2d (LeNet layer 2) forward": (2.5, 1), "conv2d (LeNet layer 2) backward": (3, 1.5),
+    "conv_transpose2d forward": (3, 1), "conv_transpose2d backward": (3, 1.5),
     "max_pool2d forward": (1, 1), "max_pool2d backward": (2, 2),
+    "adaptive_max_pool2d forward": (1.5, 1.5), "adaptive_max_pool2d backward": (1.5, 1.5),
     "batch_norm forward": (1.5, 1.5), "batch_norm backward": (2, 2),
     "LeNet epoch": (2, 2),
 }
@@ -91,34 +100,39 @@ def paired_times(fn_np, fn_torch, repeats, min_time=0.02):
 
 
 def conv_case(shape, c_out, k, stride, padding, dtype, rng):
-    x = rng.standard_normal(shape).astype(dtype)
-    weight = (rng.standard_normal((c_out, shape[1], k, k)) / np.sqrt(shape[1] * k * k)).astype(dtype)
-    bias = rng.standard_normal(c_out).astype(dtype)
-    return x, weight, bias
+    """Input, weight (scaled by 1/sqrt(fan-in)) and bias of a plain convolution."""
+    return conv_arrays(shape, (c_out, shape[1], k, k), c_out, dtype, rng)
+
+
+def conv_arrays(x_shape, w_shape, bias_size, dtype, rng):
+    """Random input, weight (scaled by 1/sqrt(fan-in), as a layer initialises it) and bias."""
+    x = rng.standard_normal(x_shape).astype(dtype)
+    weight = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
+    return x, weight, rng.standard_normal(bias_size).astype(dtype)
 
 
 def bench_conv(name, dtype, repeats, rng):
-    shape, c_out, k, stride, padding = CONVS[name]
-    x, weight, bias = conv_case(shape, c_out, k, stride, padding, dtype, rng)
-    out = F.conv2d(x, weight, bias, stride=stride, padding=padding)
-    dout = rng.standard_normal(out.shape).astype(dtype)
+    op, x_shape, w_shape, kwargs, kind = CONVS[name]
+    forward, backward, torch_op = getattr(F, op), getattr(F, op + "_backward"), getattr(TF, op)
+    c_out = w_shape[1] * kwargs.get("groups", 1) if op == "conv_transpose2d" else w_shape[0]
+    x, weight, bias = conv_arrays(x_shape, w_shape, c_out, dtype, rng)
+    dout = rng.standard_normal(forward(x, weight, bias, **kwargs).shape).astype(dtype)
     xt, wt, bt, dt = (torch.tensor(a) for a in (x, weight, bias, dout))
     xg, wg, bg = (t.clone().requires_grad_(True) for t in (xt, wt, bt))
 
     def torch_fwd():
         with torch.no_grad():
-            TF.conv2d(xt, wt, bt, stride=stride, padding=padding)
+            torch_op(xt, wt, bt, **kwargs)
 
     def torch_fwd_bwd():
         xg.grad = wg.grad = bg.grad = None
-        TF.conv2d(xg, wg, bg, stride=stride, padding=padding).backward(dt)
+        torch_op(xg, wg, bg, **kwargs).backward(dt)
 
-    fwd = paired_times(lambda: F.conv2d(x, weight, bias, stride=stride, padding=padding), torch_fwd, repeats)
-    bwd = paired_times(lambda: F.conv2d_backward(dout, x, weight, stride=stride, padding=padding),
-                       torch_fwd_bwd, repeats)
-    detail = f"x {shape}, C_out {c_out}"
-    return [(f"{name} forward", "conv2d forward", detail, *fwd),
-            (f"{name} backward", "conv2d backward", detail, *bwd)]
+    fwd = paired_times(lambda: forward(x, weight, bias, **kwargs), torch_fwd, repeats)
+    bwd = paired_times(lambda: backward(dout, x, weight, **kwargs), torch_fwd_bwd, repeats)
+    detail = ", ".join([f"x {x_shape}", f"C_out {c_out}"] + [f"{key} {value}" for key, value in kwargs.items()])
+    return [(f"{name} forward", f"{kind} forward", detail, *fwd),
+            (f"{name} backward", f"{kind} backward", detail, *bwd)]
 
 
 def bench_max_pool(dtype, repeats, rng):
@@ -140,6 +154,28 @@ def bench_max_pool(dtype, repeats, rng):
              *paired_times(lambda: F.max_pool2d(x, 2), torch_fwd, repeats)),
             ("max_pool2d backward", "max_pool2d backward", detail,
              *paired_times(lambda: F.max_pool2d_backward(dout, x, 2), torch_fwd_bwd, repeats))]
+
+
+def bench_adaptive_max_pool(dtype, repeats, rng):
+    x = rng.standard_normal(POOL_SHAPE).astype(dtype)
+    size = ADAPTIVE_OUTPUT
+    dout = rng.standard_normal((*POOL_SHAPE[:2], size, size)).astype(dtype)
+    xt, dt = torch.tensor(x), torch.tensor(dout)
+    xg = xt.clone().requires_grad_(True)
+
+    def torch_fwd():
+        with torch.no_grad():
+            TF.adaptive_max_pool2d(xt, size)
+
+    def torch_fwd_bwd():
+        xg.grad = None
+        TF.adaptive_max_pool2d(xg, size).backward(dt)
+
+    detail = f"x {POOL_SHAPE}, output {size}x{size} (overlapping windows)"
+    return [("adaptive_max_pool2d forward", "adaptive_max_pool2d forward", detail,
+             *paired_times(lambda: F.adaptive_max_pool2d(x, size), torch_fwd, repeats)),
+            ("adaptive_max_pool2d backward", "adaptive_max_pool2d backward", detail,
+             *paired_times(lambda: F.adaptive_max_pool2d_backward(dout, x, size), torch_fwd_bwd, repeats))]
 
 
 def bench_batch_norm(dtype, repeats, rng):
@@ -286,6 +322,7 @@ def main(argv=None):
         for name in CONVS:
             found += bench_conv(name, dtype, repeats, rng)
         found += bench_max_pool(dtype, repeats, rng)
+        found += bench_adaptive_max_pool(dtype, repeats, rng)
         found += bench_batch_norm(dtype, repeats, rng)
         found += bench_lenet_epoch(dtype, epoch_repeats)
         for name, kind, detail, t_np, t_torch in found:
