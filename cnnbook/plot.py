@@ -425,3 +425,196 @@ def plot_connectivity(n_in: int = 9, kernel_size: int = 3, *, title: str | None 
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# =============================================================================================
+# Channels (chapter 4): small arrays with their numbers, weight tensors, cost against work
+# =============================================================================================
+
+__all__ += ["show_arrays", "plot_weight_grid", "plot_time_vs_work"]
+
+
+def show_arrays(arrays, titles: Sequence[str], *, between: Sequence[str] | None = None,
+                highlight: Sequence | None = None, fmt: str = "{:g}", cmap: str = "Blues",
+                suptitle: str | None = None, cell: float = 0.42):
+    """Small 2-D arrays drawn as tables of their numbers, side by side (a worked example).
+
+    Parameters
+    ----------
+    arrays : sequence of array_like, each of shape (h, w)
+        Small arrays (a few rows and columns): every entry is written in its cell.
+    titles : sequence of str
+        One per array.
+    between : sequence of str, optional
+        ``len(arrays) - 1`` symbols written between consecutive arrays, e.g. ``"⋆"``, ``"+"``,
+        ``"="`` (an empty string leaves a plain gap).
+    highlight : sequence, optional
+        One entry per array, ``None`` or ``(row, col, height, width)``: a red frame around that
+        block (the window a kernel covers, the output it produces).
+    fmt : str, default "{:g}"
+        Format of the numbers.
+    cmap : str, default "Blues"
+        Colour map of the cell backgrounds (each array scaled to its own range).
+    suptitle : str, optional
+    cell : float, default 0.42
+        Size of one table cell in inches.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per array, titled, without ticks.
+    """
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    if not arrays or any(a.ndim != 2 for a in arrays):
+        raise ValueError(f"arrays: expected a non-empty sequence of 2-D arrays, got shapes "
+                         f"{[a.shape for a in arrays]}")
+    n = len(arrays)
+    if len(titles) != n:
+        raise ValueError(f"titles: expected {n} titles (one per array), got {len(titles)}")
+    if between is not None and len(between) != n - 1:
+        raise ValueError(f"between: expected {n - 1} symbols (one between two arrays), got {len(between)}")
+    if highlight is not None and len(highlight) != n:
+        raise ValueError(f"highlight: expected {n} entries (one per array), got {len(highlight)}")
+    widths = [a.shape[1] for a in arrays]
+    rows = max(a.shape[0] for a in arrays)
+    gap = 0.9                                    # room for the symbol between two arrays, in cells
+    total = sum(widths) + gap * (n - 1)
+    scale = min(cell, PAGE_WIDTH / (total + 0.5))
+    fig = plt.figure(figsize=(scale * (total + 0.5), scale * (rows + 1.1) + (0.35 if suptitle else 0)),
+                     dpi=DPI)
+    left = 0.25 * scale
+    fig_w, fig_h = fig.get_size_inches()
+    for i, (a, title) in enumerate(zip(arrays, titles)):
+        h, w = a.shape
+        ax = fig.add_axes([left / fig_w, (0.3 * scale) / fig_h, w * scale / fig_w, h * scale / fig_h])
+        low, high = float(a.min()), float(a.max())
+        ax.imshow(a, cmap=cmap, vmin=low - 0.25 * (high - low + 1e-12), vmax=high + 0.6 * (high - low + 1e-12),
+                  interpolation="nearest")
+        for r in range(h):
+            for c in range(w):
+                ax.text(c, r, fmt.format(a[r, c]), ha="center", va="center", fontsize=9)
+        ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.5)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        ax.set_title(title, fontsize=9)
+        if highlight is not None and highlight[i] is not None:
+            r, c, hh, ww = highlight[i]
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), ww, hh, fill=False, edgecolor="red", linewidth=2))
+        left += w * scale
+        if between is not None and i < n - 1:
+            fig.text((left + gap * scale / 2) / fig_w, (0.3 * scale + h * scale / 2) / fig_h, between[i],
+                     ha="center", va="center", fontsize=18)
+        left += gap * scale
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def plot_weight_grid(weight, *, in_names: Sequence[str] | None = None,
+                     out_names: Sequence[str] | None = None, title: str | None = None,
+                     cmap: str = "RdBu_r", cell: float = 0.9):
+    """A convolution's weight, shape (C_out, C_in, kH, kW), as a grid of its kernels.
+
+    Row ``o`` holds the ``C_in`` kernels that output channel ``o`` applies, one per input
+    channel (the output channel is their sum); all kernels share one symmetric colour scale,
+    zero drawn white.
+
+    Parameters
+    ----------
+    weight : array_like or torch.Tensor, shape (C_out, C_in, kH, kW)
+    in_names, out_names : sequence of str, optional
+        Column labels (input channels, default "in 0", "in 1", ...) and row labels (output
+        channels, default "out 0", ...).
+    title : str, optional
+    cmap : str, default "RdBu_r"
+    cell : float, default 0.9
+        Size of one kernel in inches (the figure is capped at the page width).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        ``C_out * C_in`` axes plus one colour bar.
+    """
+    w = np.asarray(weight.detach().cpu().numpy() if hasattr(weight, "detach") else weight, dtype=np.float64)
+    if w.ndim != 4 or 0 in w.shape:
+        raise ValueError(f"weight: expected a non-empty 4-D array (C_out, C_in, kH, kW), got shape {w.shape}")
+    C_out, C_in = w.shape[:2]
+    in_names = list(in_names) if in_names is not None else [f"in {c}" for c in range(C_in)]
+    out_names = list(out_names) if out_names is not None else [f"out {o}" for o in range(C_out)]
+    if len(in_names) != C_in or len(out_names) != C_out:
+        raise ValueError(f"in_names, out_names: expected {C_in} and {C_out} names, got "
+                         f"{len(in_names)} and {len(out_names)}")
+    size = min(cell, (PAGE_WIDTH - 2.2) / C_in)
+    fig, axes = plt.subplots(C_out, C_in, figsize=(size * C_in + 2.2, size * C_out + (0.8 if title else 0.4)),
+                             dpi=DPI, squeeze=False)
+    limit = float(np.max(np.abs(w))) or 1.0
+    for o in range(C_out):
+        for c in range(C_in):
+            ax = axes[o, c]
+            image = ax.imshow(w[o, c], cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if o == 0:
+                ax.set_title(in_names[c], fontsize=9)
+            if c == 0:
+                ax.set_ylabel(out_names[o], fontsize=9, rotation=0, ha="right", va="center")
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_time_vs_work(work: Sequence[float], times: Mapping[str, Sequence[float]], *,
+                      xlabel: str = "multiply-adds", ylabel: str = "time (s)",
+                      title: str | None = None, labels: Sequence[str] | None = None):
+    """Measured run times against the work each run does, on log-log axes.
+
+    If time is proportional to work, the points of one implementation lie on a line of slope 1;
+    a dotted line of slope 1 through each implementation's median time per unit of work shows
+    where proportionality would put them.
+
+    Parameters
+    ----------
+    work : sequence of float
+        The work of each configuration (e.g. multiply-adds), all positive.
+    times : mapping implementation name -> sequence of float
+        Seconds per run, one per configuration, all positive.
+    xlabel, ylabel : str
+    title : str, optional
+    labels : sequence of str, optional
+        One label per configuration, written next to the points of the first implementation.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes with log-scaled x and y.
+    """
+    work = np.asarray(work, dtype=np.float64)
+    if work.ndim != 1 or work.size == 0 or np.any(work <= 0):
+        raise ValueError(f"work: expected a non-empty sequence of positive numbers, got {work}")
+    if not times:
+        raise ValueError("times: expected at least one implementation")
+    if labels is not None and len(labels) != work.size:
+        raise ValueError(f"labels: expected {work.size} labels, got {len(labels)}")
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), dpi=DPI)
+    xs = np.array([work.min() / 1.5, work.max() * 1.5])
+    for k, (name, t) in enumerate(times.items()):
+        t = np.asarray(t, dtype=np.float64)
+        if t.shape != work.shape or np.any(t <= 0):
+            raise ValueError(f"times[{name!r}]: expected {work.size} positive times, got {t}")
+        rate = float(np.median(t / work))
+        points, = ax.plot(work, t, "o", label=f"{name}: {1 / rate / 1e9:.3g} billion {xlabel} per second")
+        ax.plot(xs, rate * xs, ":", color=points.get_color(), linewidth=1)
+        if k == 0 and labels is not None:
+            for x, y, text in zip(work, t, labels):
+                ax.annotate(text, (x, y), xytext=(4, -10), textcoords="offset points", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or f"{ylabel} against {xlabel} (dotted: proportional)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
