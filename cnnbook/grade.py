@@ -1,36 +1,55 @@
 """Auto-grade exercise notebooks.
 
-    python -m cnnbook.grade exercises/01_fully_connected.ipynb     # one submission
-    python -m cnnbook.grade submissions/ --csv grades.csv          # a folder of submissions
+    python -m cnnbook.grade exercises/01_fully_connected.ipynb      # one submission
+    python -m cnnbook.grade submissions/ --csv grades.csv -j 2      # a folder, two at a time
 
-A submission is run top to bottom in a fresh kernel. The check cells are taken from the solution
-notebook (matched by cell id, so editing an ``assert`` in a submission changes nothing; a deleted
-check cell is put back). An exercise earns its points when every one of its check cells runs
-without error. A broken cell only costs the exercise it belongs to: the run goes on; a cell
-that runs out of time is interrupted; a cell that kills the kernel is left out and the notebook
-is run again from the top without it. Exercises
-without a check cell (conceptual answers) are listed for a human reader and not counted in the
-automatic total. The last line printed for a notebook is ``total: EARNED / POSSIBLE``.
+A submission is run top to bottom in a fresh kernel. Only the cells that hold a solution are the
+student's: every other code cell (imports, set-up, checks) is taken from the solution notebook,
+matched by cell id, and put back if it was deleted. An exercise earns its points when every one
+of its check cells passes. A broken cell only costs the exercise it belongs to: the run goes on;
+a cell that runs out of time is interrupted; a cell that kills the kernel is left out and the
+notebook is run again from the top without it. Exercises without a check cell (conceptual
+answers) are listed for a human reader and not counted in the automatic total. The last line
+printed for a notebook is ``total: EARNED / POSSIBLE``.
+
+Wrong answers cannot pass by changing what a check relies on: each check runs against restored
+references and sees the answers as plain values (see ``cnnbook/_grade_guard.py``), and what
+cannot be prevented is flagged for a human by a static scan of the submitted code
+(:func:`scan_submission`): the report prints ``flagged:`` lines, the CSV has a ``flagged`` column.
+The grader runs submitted code with your permissions: grade in a sandbox or a throwaway container.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import csv
-import functools
 import re
+import secrets
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
 
-from cnnbook.exercises import Exercise, list_exercises
+from cnnbook import _grade_guard
+from cnnbook.exercises import STUB_MESSAGE, Exercise, list_exercises
 
-__all__ = ["ExerciseResult", "GradeReport", "grade_notebook", "grade_path", "main"]
+__all__ = ["ExerciseResult", "GradeReport", "grade_notebook", "grade_path", "scan_submission",
+           "write_csv", "write_answers", "main"]
 
 BOOK_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parent
 CELL_TIMEOUT = 300
+SETUP_ID = "cnnbook-grader-setup"
+
+
+def default_solutions() -> Path:
+    """The book's ``solutions/``; in the student edition (which has none) its blank ``exercises/``."""
+    solutions = BOOK_ROOT / "solutions"
+    return solutions if solutions.is_dir() else BOOK_ROOT / "exercises"
 
 
 @dataclass
@@ -48,6 +67,7 @@ class GradeReport:
     path: Path
     results: list[ExerciseResult] = field(default_factory=list)
     error: str = ""
+    flags: list[str] = field(default_factory=list)  # what a human should look at (see scan_submission)
 
     @property
     def earned(self) -> float:
@@ -67,8 +87,11 @@ class GradeReport:
             out.append(f"  Exercise {r.id:<6} {score:>7}  {r.status}{detail}")
         manual = [r for r in self.results if r.status == "manual"]
         if manual:
+            points = sum(r.points for r in manual)
             out.append(f"  to grade by hand: {', '.join(r.id for r in manual)} "
-                       f"({_fmt(sum(r.points for r in manual))} points)")
+                       f"({_fmt(points)} point{'' if points == 1 else 's'})")
+        for flag in self.flags:
+            out.append(f"  flagged: {flag}")
         out.append(f"total: {_fmt(self.earned)} / {_fmt(self.possible)}")
         return out
 
@@ -77,11 +100,11 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-@functools.lru_cache(maxsize=None)
-def _read_reference(path: Path):
-    """Read a solution notebook once per grading run (later submissions cannot change it)."""
-    return nbformat.read(path, as_version=4)
+def _id_key(exercise_id: str):
+    return tuple(int(p) for p in exercise_id.split("."))
 
+
+# -- matching a submission with its solution notebook ----------------------------------------------
 
 def find_solution(submission, path: Path, solutions: Path) -> Path:
     """The solution notebook a submission belongs to: from its metadata, else by file name."""
@@ -119,40 +142,99 @@ def _reference_imports(reference) -> str:
     return "\n".join(line for line in lines if re.match(r"^(import|from)\s", line))
 
 
-def _with_reference_checks(submission, reference, exercises: list[Exercise]):
-    """The cells to run: the submission's, with every check cell taken from the reference.
+_STUB = re.compile(re.escape(STUB_MESSAGE.format(id="XXX")).replace("XXX", r"\d+\.\d+"))
 
-    Each check cell starts by importing again what the reference imports, so that a submission
-    cannot weaken a check by rebinding a name such as ``assert_close`` in its own cells.
+
+def _student_cells(reference) -> set[str]:
+    """Ids of the reference's code cells a student writes in: a solution region, or its stub."""
+    ids = set()
+    for cell in reference.cells:
+        if cell.cell_type == "code" and (re.search(r"^\s*#\s*BEGIN SOLUTION\b", cell.source, re.M)
+                                         or _STUB.search(cell.source)):
+            ids.add(cell.id)
+    return ids
+
+
+@dataclass
+class _Plan:
+    """A submission made ready to run: the notebook, its checks and what was changed in it."""
+    nb: object
+    checks: dict[str, int]          # check cell id -> index into the guard's list of checks
+    student: dict[str, str]         # id -> "cell N" for the cells whose code is the student's
+    flags: list[str]
+
+
+def _prepare(submission, reference, exercises: list[Exercise], guard: str, secret: str) -> _Plan:
+    """The cells to run: the submission's solution cells; every other code cell from the reference.
+
+    Check cells and locked cells (imports, set-up, demonstrations) are matched by id and take
+    the reference's source; deleted ones are put back after the nearest earlier reference cell
+    still present. A first cell installs the guard; each check cell becomes ``<guard>.check(k)``.
     """
     nb = copy.deepcopy(submission)
     _give_cells_ids(nb, reference)
-    imports = _reference_imports(reference)
-    checks = {reference.cells[i].id: reference.cells[i] for e in exercises for i in e.check_cells}
-    position = {cell.id: k for k, cell in enumerate(nb.cells)}
+    flags = []
+    check_of = {reference.cells[i].id: e for e in exercises for i in e.check_cells}
+    editable = _student_cells(reference)
+    locked = {cell.id: cell for cell in reference.cells
+              if cell.cell_type == "code" and cell.id not in editable}
     for cell in nb.cells:
-        if cell.get("id") in checks:
-            cell.cell_type = "code"
-            cell.source = checks[cell.id].source
-            cell.setdefault("outputs", [])
-            cell.setdefault("execution_count", None)
-    # Put back deleted check cells, right after the nearest earlier reference cell still present.
+        ref = locked.get(cell.get("id"))
+        if ref is None:
+            continue
+        if cell.id in check_of and cell.source.strip() != ref.source.strip():
+            flags.append(f"a check cell of exercise {check_of[cell.id].id} was edited "
+                         f"(the solution's check ran instead)")
+        cell.cell_type = "code"
+        cell.source = ref.source
+        cell.setdefault("outputs", [])
+        cell.setdefault("execution_count", None)
+    student = {cell.id: f"cell {k}" for k, cell in enumerate(nb.cells)
+               if cell.cell_type == "code" and cell.id not in locked}
+    position = {cell.id: k for k, cell in enumerate(nb.cells)}
+    first_exercise = min((e.cells[0] for e in exercises), default=len(reference.cells))
+    front = 0  # where a missing cell from before the first exercise goes if nothing precedes it
     for k, ref_cell in enumerate(reference.cells):
-        if ref_cell.id in checks and ref_cell.id not in position:
+        if ref_cell.id in locked and ref_cell.id not in position:
+            if ref_cell.id in check_of:
+                flags.append(f"a check cell of exercise {check_of[ref_cell.id].id} was deleted (put back)")
             anchor = next((position[reference.cells[j].id] for j in range(k - 1, -1, -1)
-                           if reference.cells[j].id in position), len(nb.cells) - 1)
+                           if reference.cells[j].id in position), None)
+            if anchor is None:
+                anchor = front - 1 if k < first_exercise else len(nb.cells) - 1
+                front += k < first_exercise
             nb.cells.insert(anchor + 1, nbformat.v4.new_code_cell(ref_cell.source, id=ref_cell.id))
             position = {cell.id: n for n, cell in enumerate(nb.cells)}
+    checks, sources = {}, []
+    for e in exercises:
+        for n, i in enumerate(e.check_cells):
+            checks[reference.cells[i].id] = len(sources)
+            sources.append((f"{e.id}" + (f" #{n + 1}" if len(e.check_cells) > 1 else ""),
+                            reference.cells[i].source))
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            if cell.id in checks and imports:
-                cell.source = f"{imports}\n{cell.source}"
-    return nb
+            if cell.id in checks:
+                cell.source = f"{guard}.check({checks[cell.id]})"
+    setup = (f"exec(compile({_GUARD_SOURCE!r}, '<cnnbook grader>', 'exec'), __cnnbook_ns := {{}})\n"
+             f"__cnnbook_ns['install'](globals(), {guard!r}, {secret!r}, {_reference_imports(reference)!r}, "
+             f"{sources!r})\n"
+             f"del __cnnbook_ns")
+    nb.cells.insert(0, nbformat.v4.new_code_cell(setup, id=SETUP_ID))
+    return _Plan(nb, checks, student, flags)
 
 
-def _run_once(nb, cwd: Path, timeout: int, skip: set[str]):
-    """Run the code cells not in ``skip`` in one fresh kernel; return (ran ids, id of a killer cell)."""
+_GUARD_SOURCE = Path(_grade_guard.__file__).read_text(encoding="utf-8")
+
+
+# -- running --------------------------------------------------------------------------------------
+
+def _run_once(nb, cwd: Path, timeout: int, skip: set[str], quiet: set[str]):
+    """Run the code cells not in ``skip`` in one fresh kernel; return (ran ids, id of a killer cell).
+
+    Cells in ``quiet`` (the guard's set-up and the checks) run without being stored in the
+    kernel's input history, where a submission could read them.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -169,7 +251,7 @@ def _run_once(nb, cwd: Path, timeout: int, skip: set[str]):
                 if cell.cell_type != "code" or cell.id in skip:
                     continue
                 try:
-                    client.execute_cell(cell, index)
+                    client.execute_cell(cell, index, store_history=cell.id not in quiet)
                 except Exception:  # DeadKernelError, or a timeout the kernel did not survive
                     return ran, cell.id
                 ran.add(cell.id)
@@ -178,22 +260,34 @@ def _run_once(nb, cwd: Path, timeout: int, skip: set[str]):
     return ran, None
 
 
-def _run(nb, cwd: Path, timeout: int, max_restarts: int = 3) -> tuple[dict[str, str], str]:
+def _stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.output_type == "stream" and o.get("name") == "stdout")
+
+
+def _run(plan: _Plan, cwd: Path, timeout: int, secret: str,
+         max_restarts: int = 3) -> tuple[dict[str, str], str]:
     """Run every code cell; return {cell id: error text} for the cells that failed, and a note.
 
     A cell that kills the kernel (or hangs past the timeout and cannot be interrupted) is
     recorded as failed; the notebook is then run again from the top in a fresh kernel without
-    that cell, so the exercises after it are still graded.
+    that cell, so the exercises after it are still graded. A check cell passes only if it ran
+    without an error *and* printed its token.
     """
+    nb = plan.nb
     skip: dict[str, str] = {}
     notes = []
+    quiet = set(plan.checks) | {SETUP_ID}
     for _ in range(max_restarts + 1):
-        ran, killer = _run_once(nb, cwd, timeout, set(skip))
+        ran, killer = _run_once(nb, cwd, timeout, set(skip), quiet)
         if killer is None:
+            break
+        if killer == SETUP_ID:
+            skip[killer] = "the grader could not set up the kernel"
             break
         index = next(k for k, cell in enumerate(nb.cells) if cell.id == killer)
         skip[killer] = "the kernel died (or hung) running this cell"
-        notes.append(f"the kernel died running cell {index}; re-ran the notebook without it")
+        notes.append(f"the kernel died running cell {index - 1}; re-ran the notebook without it")
     else:
         notes.append(f"gave up after {max_restarts} restarts; cells not reached were not run")
     failures = dict(skip)
@@ -203,10 +297,14 @@ def _run(nb, cwd: Path, timeout: int, max_restarts: int = 3) -> tuple[dict[str, 
         if cell.id not in ran:
             failures[cell.id] = "not run"
             continue
-        for output in cell.outputs:
-            if output.output_type == "error":
-                failures[cell.id] = _describe_error(output, timeout)
-                break
+        error = next((o for o in cell.outputs if o.output_type == "error"), None)
+        if error is not None:
+            failures[cell.id] = _describe_error(error, timeout)
+        elif cell.id in plan.checks and _grade_guard.token(secret, plan.checks[cell.id]) not in _stdout(cell):
+            failures[cell.id] = "the check did not finish (something in the submission interfered with it)"
+    setup_error = failures.get(SETUP_ID)
+    if setup_error:
+        notes.insert(0, f"the grader's set-up failed: {setup_error}")
     return failures, "; ".join(notes)
 
 
@@ -226,36 +324,426 @@ def _describe_error(output, timeout: int | None = None) -> str:
     return text[:200]
 
 
+# -- the static scan ------------------------------------------------------------------------------
+
+# Modules whose attributes a submission has no reason to set, and whose names it has no reason
+# to touch through sys.modules or setattr.
+_PROTECTED_ROOTS = {"numpy", "torch", "cnnbook", "builtins", "sys", "math", "operator", "IPython",
+                    "ipykernel", "importlib", "ast", "linecache", "types", "unittest", "os"}
+# Special methods through which an object can pass a comparison, a truth test or a conversion
+# without holding the right value.
+DUNDERS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__len__",
+           "__float__", "__int__", "__index__", "__complex__", "__abs__", "__round__", "__sub__",
+           "__rsub__", "__hash__", "__contains__", "__array__", "__array_ufunc__",
+           "__array_function__", "__array_interface__", "__array_struct__", "__array_priority__",
+           "__torch_function__", "__torch_dispatch__", "__getattr__", "__getattribute__",
+           "__instancecheck__", "__subclasscheck__", "__class__", "__setattr__", "__delattr__"}
+_VALUE_BASES = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str", "bytes",
+                "ndarray", "Tensor", "OrderedDict", "defaultdict", "UserDict", "UserList", "Mock",
+                "MagicMock", "NonCallableMock"}
+_SUSPICIOUS_IMPORTS = {
+    "unittest.mock": "mock objects", "mock": "mock objects", "ctypes": "raw memory access",
+    "gc": "the garbage collector's object lists", "inspect": "frames and source introspection",
+    "IPython": "the kernel's internals", "ipykernel": "the kernel's internals",
+    "builtins": "the built-ins", "importlib": "the import system", "subprocess": "other processes",
+    "signal": "signals", "threading": "threads", "_thread": "threads",
+    "multiprocessing": "other processes", "concurrent": "threads or processes",
+    "nbformat": "notebook files", "nbclient": "notebook execution",
+    "jupyter_client": "kernels", "shutil": "file operations", "pickle": "code in data",
+    "marshal": "code objects", "atexit": "exit hooks", "cnnbook.grade": "the grader",
+    "cnnbook._grade_guard": "the grader", "cnnbook.exercises": "the exercise tools",
+}
+_SUSPICIOUS_CALLS = {
+    "exec": "runs code from a string (hidden from this scan)", "eval": "evaluates a string",
+    "compile": "compiles code from a string", "__import__": "imports by name",
+    "globals": "reads the notebook's namespace", "vars": "reads a namespace",
+    "get_ipython": "reaches into the kernel", "exit": "asks the kernel to exit",
+    "quit": "asks the kernel to exit", "breakpoint": "starts a debugger",
+}
+_SUSPICIOUS_NAMES = {"In": "reads the input history", "Out": "reads the output history",
+                     "_ih": "reads the input history", "_oh": "reads the output history",
+                     "__builtins__": "touches __builtins__"}
+_SUSPICIOUS_ATTRIBUTES = {
+    "_exit": "kills the process", "modules": None, "meta_path": "changes the import system",
+    "path_hooks": "changes the import system", "_getframe": "reads the caller's frame",
+    "settrace": "installs a trace function", "setprofile": "installs a profile function",
+    "__dict__": "reaches into an object's attribute dictionary", "__globals__": "reaches into a "
+    "function's globals", "__closure__": "reaches into a closure", "__code__": "replaces or reads "
+    "code objects", "__subclasses__": "walks the class hierarchy", "__builtins__": "touches __builtins__",
+    "f_locals": "reads a frame", "f_globals": "reads a frame", "f_back": "walks the call stack",
+    "tb_frame": "walks a traceback's frames", "gi_frame": "reads a generator's frame",
+    "write_text": "writes a file", "write_bytes": "writes a file", "unlink": "deletes a file",
+    "rmdir": "deletes a folder", "rmtree": "deletes a folder tree",
+}
+_OS_CALLS = {"remove", "unlink", "rename", "replace", "system", "kill", "popen", "fork", "killpg",
+             "execv", "execl", "execvp", "spawnv", "truncate", "rmdir", "removedirs", "abort"}
+_MAGICS_WITH_CODE = {"time", "timeit", "capture", "prun"}
+_HARMLESS_MAGICS = {"matplotlib", "precision", "pprint", "config"}
+
+
+def _magic_free(source: str) -> tuple[str, list[str]]:
+    """``source`` with IPython magics removed (the code of ``%time``-like magics kept), and notes."""
+    notes, lines = [], source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        name = lines[0].lstrip()[2:].split(maxsplit=1)[0] if lines[0].strip() != "%%" else ""
+        if name in _MAGICS_WITH_CODE:
+            lines = [""] + lines[1:]
+        else:
+            return "", [f"line 1: runs the cell magic %%{name} (its content is not scanned)"]
+    out = []
+    for number, line in enumerate(lines, 1):
+        stripped = line.lstrip()
+        indent = line[:len(line) - len(stripped)]
+        if stripped.startswith("!"):
+            notes.append(f"line {number}: runs a shell command: {stripped[:60]!r}")
+            out.append(indent + "pass")
+        elif stripped.startswith("%"):
+            name, _, rest = stripped.lstrip("%").partition(" ")
+            if name in _MAGICS_WITH_CODE:
+                out.append(indent + (re.sub(r"^(-\S+\s+)*", "", rest.strip()) or "pass"))
+            else:
+                if name not in _HARMLESS_MAGICS:
+                    notes.append(f"line {number}: uses the magic %{name}")
+                out.append(indent + "pass")
+        else:
+            out.append(line)
+    return "\n".join(out), notes
+
+
+def _dotted(node) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception:  # an unusual node; the message only needs a name
+        return type(node).__name__
+
+
+def _root(node):
+    """The name at the root of an attribute / subscript / call chain (``np`` in ``np.a.b[0]``)."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+class _Scanner(ast.NodeVisitor):
+    """Collect what a human should look at in one cell of a submission."""
+
+    def __init__(self, aliases: dict[str, str], checked: dict[str, str]):
+        self.aliases = aliases      # name -> module path, for every import seen so far
+        self.checked = checked      # names the checks import -> what they import
+        self.found: list[tuple[int, str]] = []
+
+    def flag(self, node, message: str) -> None:
+        self.found.append((getattr(node, "lineno", 0), message))
+
+    def protected(self, name) -> str | None:
+        if name == "__builtins__":
+            return "builtins"
+        path = self.aliases.get(name)
+        if path is not None and path.partition(".")[0] in _PROTECTED_ROOTS:
+            return path
+        return None
+
+    # imports
+    def _import(self, node, pairs):
+        for bound, path in pairs:
+            for module, why in _SUSPICIOUS_IMPORTS.items():
+                if path == module or path.startswith(module + "."):
+                    self.flag(node, f"imports {path} ({why})")
+                    break
+            if bound in self.checked and self.checked[bound] != path:
+                self.flag(node, f"rebinds `{bound}`, which the checks use, to {path}")
+            self.aliases[bound] = path
+
+    def visit_Import(self, node):
+        for a in node.names:
+            if not a.asname and "." in a.name:  # `import unittest.mock` binds `unittest`
+                self._import(node, [(a.name, a.name)])
+                del self.aliases[a.name]
+        self._import(node, [(a.asname or a.name.partition(".")[0], a.name if a.asname else
+                             a.name.partition(".")[0]) for a in node.names])
+
+    def visit_ImportFrom(self, node):
+        module = "." * node.level + (node.module or "")
+        self._import(node, [(a.asname or a.name, f"{module}.{a.name}") for a in node.names])
+
+    # bindings and stores
+    def _store(self, target, node):
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._store(element, node)
+            return
+        if isinstance(target, ast.Starred):
+            self._store(target.value, node)
+            return
+        if isinstance(target, ast.Name):
+            if target.id in self.checked:
+                self.flag(node, f"rebinds `{target.id}`, which the checks use")
+            elif target.id == "__builtins__":
+                self.flag(node, "rebinds __builtins__")
+            return
+        if isinstance(target, ast.Attribute) and target.attr in DUNDERS:
+            self.flag(node, f"sets the special method `{_dotted(target)}`")
+        root = _root(target)
+        module = self.protected(root)
+        if module is not None:
+            self.flag(node, f"changes `{_dotted(target)}` (part of {module.partition('.')[0]})")
+
+    def visit_Assign(self, node):
+        for target in node.targets:
+            self._store(target, node)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        self._store(node.target, node)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node):
+        self._store(node.target, node)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node):
+        for target in node.targets:
+            self._store(target, node)
+
+    def visit_For(self, node):
+        self._store(node.target, node)
+        self.generic_visit(node)
+
+    def visit_With(self, node):
+        for item in node.items:
+            if item.optional_vars is not None:
+                self._store(item.optional_vars, node)
+        self.generic_visit(node)
+
+    def visit_NamedExpr(self, node):
+        self._store(node.target, node)
+        self.generic_visit(node)
+
+    def visit_Global(self, node):
+        for name in node.names:
+            if name in self.checked:
+                self.flag(node, f"declares `{name}`, which the checks use, global")
+
+    def _definition(self, node):
+        if node.name in self.checked:
+            self.flag(node, f"defines `{node.name}`, a name the checks use")
+
+    def visit_FunctionDef(self, node):
+        self._definition(node)
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node):
+        self._definition(node)
+        for base in node.bases:
+            name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+            if name in _VALUE_BASES:
+                self.flag(node, f"class {node.name} subclasses {_dotted(base)}")
+        for keyword in node.keywords:
+            if keyword.arg == "metaclass":
+                self.flag(node, f"class {node.name} has a metaclass")
+        for item in node.body:
+            names = []
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names = [item.name]
+            elif isinstance(item, ast.Assign):
+                names = [t.id for t in item.targets if isinstance(t, ast.Name)]
+            for name in names:
+                if name in DUNDERS:
+                    self.flag(item, f"class {node.name} defines {name}")
+        self.generic_visit(node)
+
+    # uses
+    def visit_Call(self, node):
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else None
+        if name in _SUSPICIOUS_CALLS and not (name == "vars" and node.args):
+            self.flag(node, f"calls {name}() ({_SUSPICIOUS_CALLS[name]})")
+        if name in ("setattr", "delattr") and node.args:
+            module = self.protected(_root(node.args[0]))
+            if module is not None:
+                self.flag(node, f"calls {name}() on `{_dotted(node.args[0])}` (part of {module.partition('.')[0]})")
+            if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value in DUNDERS:
+                self.flag(node, f"calls {name}() on the special method {node.args[1].value}")
+        if name == "vars" and node.args and self.protected(_root(node.args[0])):
+            self.flag(node, f"reads vars({_dotted(node.args[0])})")
+        if name == "type" and len(node.args) == 3:
+            self.flag(node, "creates a class with type(name, bases, namespace)")
+        if name == "open" and _write_mode(node):
+            self.flag(node, "opens a file for writing")
+        if isinstance(func, ast.Attribute):
+            root = _root(func)
+            if self.aliases.get(root) == "os" and func.attr in _OS_CALLS:
+                self.flag(node, f"calls os.{func.attr}()")
+            if self.aliases.get(root) in ("sys",) and func.attr == "exit":
+                self.flag(node, "calls sys.exit()")
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node):
+        if node.attr in _SUSPICIOUS_ATTRIBUTES:
+            root = _root(node)
+            if node.attr == "modules":
+                if self.aliases.get(root) == "sys":
+                    self.flag(node, "touches sys.modules")
+            elif node.attr == "_exit" and self.aliases.get(root) != "os":
+                pass
+            elif not (node.attr in ("unlink", "rmdir") and self.aliases.get(root) == "os"):
+                self.flag(node, f"uses `.{node.attr}` ({_SUSPICIOUS_ATTRIBUTES[node.attr]})")
+        self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id in _SUSPICIOUS_NAMES:
+            self.flag(node, _SUSPICIOUS_NAMES[node.id])
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and node.value in DUNDERS:
+            self.flag(node, f"names the special method {node.value!r}")
+
+
+def _write_mode(call) -> bool:
+    mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and bool(set(mode.value) & set("wax+"))
+
+
+def _aliases(source: str) -> dict[str, str]:
+    """Names bound by the import statements of ``source`` -> the module path each one names."""
+    names = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                names[a.asname or a.name.partition(".")[0]] = a.name if a.asname else a.name.partition(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                names[a.asname or a.name] = f"{node.module}.{a.name}"
+    return names
+
+
+def scan_submission(cells: list[tuple[str, str]], reference_imports: str = "") -> list[str]:
+    """Flag what a human should look at in the submitted code ``cells`` (``(label, source)`` pairs).
+
+    The scan does not change a score: it points an instructor at code that rebinds attributes of
+    ``numpy``, ``torch``, ``cnnbook``, ``sys`` or the built-ins, edits ``sys.modules``, rebinds a
+    name the checks use, defines comparison or conversion special methods (``__eq__``,
+    ``__bool__``, ``__float__``, ``__array__``, ...), subclasses a value type, imports mock
+    objects or the kernel's internals, reads frames or namespaces, runs code from strings,
+    writes or deletes files, or exits the process.
+    """
+    checked = _aliases(reference_imports) if reference_imports else {}
+    aliases = dict(checked)
+    aliases.setdefault("sys", "sys")
+    flags = []
+    for label, source in cells:
+        code, notes = _magic_free(source)
+        flags += [f"{label}, {note}" for note in notes]
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        scanner = _Scanner(aliases, checked)
+        scanner.visit(tree)
+        seen = set()
+        for line, message in scanner.found:
+            if (line, message) not in seen:
+                seen.add((line, message))
+                flags.append(f"{label}, line {line}: {message}")
+    return flags
+
+
+# -- files a submission must not change -----------------------------------------------------------
+
+class _Baseline:
+    """The bytes of the files a submission must not change, to name the ones it changed.
+
+    The grader does not write them back (someone may be editing them on purpose); the solution
+    notebooks are read before any submission runs, so a changed one does not affect the grades
+    of the run, but a changed ``cnnbook`` file affects every later kernel: restore it and grade
+    again, in a sandbox.
+    """
+
+    def __init__(self, files):
+        self.files, self.reported = {}, set()
+        for path in files:
+            try:
+                self.files[Path(path).resolve()] = Path(path).read_bytes()
+            except OSError:
+                pass
+
+    @classmethod
+    def of(cls, solutions: Path, submissions=()):
+        files = list(Path(solutions).glob("*.ipynb")) + [p for p in PACKAGE_ROOT.rglob("*.py")
+                                                         if "__pycache__" not in p.parts]
+        return cls(files + [Path(p) for p in submissions])
+
+    def changed(self) -> list[str]:
+        """The files that changed or disappeared since the baseline was taken."""
+        changed = []
+        for path, data in self.files.items():
+            try:
+                same = path.read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                changed.append(str(path))
+        return changed
+
+
+# -- grading --------------------------------------------------------------------------------------
+
+def _read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
 def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
-                   timeout: int = CELL_TIMEOUT) -> GradeReport:
-    """Run one submission and score it exercise by exercise."""
+                   timeout: int = CELL_TIMEOUT, references: dict | None = None,
+                   baseline: _Baseline | None = None) -> GradeReport:
+    """Run one submission and score it exercise by exercise.
+
+    ``references`` maps solution notebook paths to notebooks already read (a grading run reads
+    them once, before any submission runs); ``baseline`` holds the files a submission must not
+    change (by default: the solution notebooks, the cnnbook package and the submission itself).
+    """
     path = Path(path)
-    solutions = Path(solutions) if solutions else BOOK_ROOT / "solutions"
+    solutions = Path(solutions) if solutions else default_solutions()
+    references = {} if references is None else references
     report = GradeReport(path)
     reference_path = None
     try:
         submission = nbformat.read(path, as_version=4)
-        reference_path = find_solution(submission, path, solutions)
-        reference = _read_reference(reference_path.resolve())
+        reference_path = find_solution(submission, path, solutions).resolve()
+        if reference_path not in references:
+            references[reference_path] = _read(reference_path)
+        reference = references[reference_path]
         exercises = list_exercises(reference, name=str(reference_path), require_solutions=False)
     except Exception as error:
         report.error = f"cannot grade: {type(error).__name__}: {error}"
         if reference_path is not None:
             try:
-                exercises = list_exercises(nbformat.read(reference_path, as_version=4), require_solutions=False)
+                exercises = list_exercises(_read(reference_path), require_solutions=False)
                 report.results = [ExerciseResult(e.id, e.points, 0, "failed" if e.graded else "manual")
                                   for e in exercises]
             except Exception:
                 pass
         return report
-    nb = None
+    baseline = baseline or _Baseline.of(solutions, [path])
+    plan = None
+    secret, guard = secrets.token_hex(16), f"_cnnbook_guard_{secrets.token_hex(6)}"
     try:
-        nb = _with_reference_checks(submission, reference, exercises)
-        failures, report.error = _run(nb, path.parent.resolve(), timeout)
+        plan = _prepare(submission, reference, exercises, guard, secret)
+        report.flags += plan.flags
+        labelled = [(plan.student[cell.id], cell.source) for cell in plan.nb.cells
+                    if cell.get("id") in plan.student]
+        report.flags += scan_submission(labelled, _reference_imports(reference))
+        failures, report.error = _run(plan, path.parent.resolve(), timeout, secret)
     except Exception as error:  # whatever goes wrong with one submission stays with it
         report.error = f"cannot run: {type(error).__name__}: {error}"
         failures = {reference.cells[i].id: "not run" for e in exercises for i in e.cells}
-    submitted = {cell.get("id"): cell for cell in nb.cells} if nb is not None else {}
+    finally:
+        changed = [c for c in baseline.changed() if c not in baseline.reported]
+        if changed:
+            baseline.reported.update(changed)
+            report.flags.append(f"files changed while this submission ran: {', '.join(changed)}")
+    submitted = {cell.get("id"): cell for cell in plan.nb.cells} if plan is not None else {}
     for e in exercises:
         if not e.graded:
             answer = "\n\n".join(submitted[reference.cells[i].id].source.strip() for i in e.solution_cells
@@ -275,36 +763,90 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
     return report
 
 
-def grade_path(path: str | Path, **kwargs) -> list[GradeReport]:
-    """Grade one notebook, or every notebook in a folder (sorted by name)."""
-    path = Path(path)
+def _notebooks(path: Path) -> list[Path]:
     if path.is_dir():
         notebooks = sorted(p for p in path.glob("*.ipynb") if not p.name.startswith("."))
         if not notebooks:
             raise FileNotFoundError(f"{path}: no .ipynb files to grade")
-        return [grade_notebook(p, **kwargs) for p in notebooks]
+        return notebooks
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such notebook or folder")
-    return [grade_notebook(path, **kwargs)]
+    return [path]
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(references, baseline, kwargs) -> None:
+    _WORKER.update(references=references, baseline=baseline, kwargs=kwargs)
+
+
+def _grade_in_worker(path: Path) -> GradeReport:
+    return grade_notebook(path, references=_WORKER["references"], baseline=_WORKER["baseline"],
+                          **_WORKER["kwargs"])
+
+
+def grade_many(paths, *, solutions: str | Path | None = None, timeout: int = CELL_TIMEOUT,
+               jobs: int = 1, progress: bool = False, on_report=None) -> list[GradeReport]:
+    """Grade notebooks ``jobs`` at a time (each in its own process); reports in the given order.
+
+    Every solution notebook is read before any submission runs, and the files a submission must
+    not change are compared after each one (with ``jobs > 1`` a change may be flagged on a
+    submission that ran at the same time as the culprit: grade flagged ones again with jobs=1).
+    ``on_report(report)`` is called as each notebook finishes.
+    """
+    from tqdm import tqdm
+
+    paths = [Path(p) for p in paths]
+    solutions = Path(solutions) if solutions else default_solutions()
+    references = {p.resolve(): _read(p) for p in sorted(solutions.glob("*.ipynb"))}
+    baseline = _Baseline.of(solutions, paths)
+    kwargs = {"solutions": solutions, "timeout": timeout}
+    bar = tqdm(total=len(paths), desc="grading", unit="notebook", disable=not progress, file=sys.stderr)
+    reports: dict[Path, GradeReport] = {}
+    try:
+        if jobs <= 1 or len(paths) <= 1:
+            for path in paths:
+                reports[path] = grade_notebook(path, references=references, baseline=baseline, **kwargs)
+                bar.update()
+                if on_report:
+                    on_report(reports[path])
+        else:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                                     initializer=_init_worker,
+                                     initargs=(references, baseline, kwargs)) as pool:
+                futures = {pool.submit(_grade_in_worker, p): p for p in paths}
+                for future in as_completed(futures):
+                    reports[futures[future]] = future.result()
+                    bar.update()
+                    if on_report:
+                        on_report(reports[futures[future]])
+    finally:
+        bar.close()
+    return [reports[p] for p in paths]
+
+
+def grade_path(path: str | Path, *, jobs: int = 1, progress: bool = False, **kwargs) -> list[GradeReport]:
+    """Grade one notebook, or every notebook in a folder (sorted by name)."""
+    return grade_many(_notebooks(Path(path)), jobs=jobs, progress=progress, **kwargs)
 
 
 def write_csv(reports: list[GradeReport], out: Path) -> None:
-    ids = sorted({r.id for report in reports for r in report.results},
-                 key=lambda s: tuple(int(p) for p in s.split(".")))
+    ids = sorted({r.id for report in reports for r in report.results}, key=_id_key)
     with open(out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["notebook", *[f"ex {i}" for i in ids], "earned", "possible", "note"])
+        writer.writerow(["notebook", *[f"ex {i}" for i in ids], "earned", "possible", "flagged", "note"])
         for report in reports:
             by_id = {r.id: ("manual" if r.status == "manual" else _fmt(r.earned)) for r in report.results}
             writer.writerow([str(report.path), *[by_id.get(i, "") for i in ids],
-                             _fmt(report.earned), _fmt(report.possible), report.error])
+                             _fmt(report.earned), _fmt(report.possible), " | ".join(report.flags),
+                             report.error])
 
 
 def write_answers(reports: list[GradeReport], out: Path) -> None:
     """One Markdown file with every submission's answer to each exercise graded by hand."""
     lines = ["# Answers to grade by hand", ""]
-    ids = sorted({r.id for report in reports for r in report.results if r.status == "manual"},
-                 key=lambda s: tuple(int(p) for p in s.split(".")))
+    ids = sorted({r.id for report in reports for r in report.results if r.status == "manual"}, key=_id_key)
     for exercise_id in ids:
         lines += [f"## Exercise {exercise_id}", ""]
         for report in reports:
@@ -325,17 +867,26 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds allowed per cell")
     parser.add_argument("--answers", type=Path, default=None,
                         help="also write the answers to the exercises graded by hand to this Markdown file")
+    parser.add_argument("-j", "--jobs", type=int, default=1,
+                        help="grade this many notebooks at a time, each in its own process (default: 1)")
     args = parser.parse_args(argv)
-    reports = []
-    for path in args.paths:
-        try:
-            found = grade_path(path, solutions=args.solutions, timeout=args.timeout)
-        except FileNotFoundError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        for report in found:
+    try:
+        paths = [notebook for path in args.paths for notebook in _notebooks(path)]
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print("error: -j must be at least 1", file=sys.stderr)
+        return 2
+    show = (lambda report: print("\n".join(report.lines()), flush=True)) if args.jobs == 1 else None
+    reports = grade_many(paths, solutions=args.solutions, timeout=args.timeout, jobs=args.jobs,
+                         progress=len(paths) > 1 and sys.stderr.isatty(), on_report=show)
+    if show is None:
+        for report in reports:
             print("\n".join(report.lines()), flush=True)
-        reports += found
+    flagged = [r for r in reports if r.flags]
+    if len(reports) > 1:
+        print(f"graded {len(reports)} notebooks; {len(flagged)} flagged for a human to look at")
     if args.csv:
         write_csv(reports, args.csv)
         print(f"wrote {args.csv} ({len(reports)} notebooks)")

@@ -156,7 +156,7 @@ def test_folder_of_submissions_to_csv(book, tmp_path, capsys):
     out = tmp_path / "grades.csv"
     assert grade.main([str(folder), "--solutions", str(book / "solutions"), "--csv", str(out)]) == 0
     rows = list(csv.reader(out.open()))
-    assert rows[0] == ["notebook", "ex 9.1", "ex 9.2", "ex 9.3", "earned", "possible", "note"]
+    assert rows[0] == ["notebook", "ex 9.1", "ex 9.2", "ex 9.3", "earned", "possible", "flagged", "note"]
     assert [r[1:6] for r in rows[1:]] == [["2", "0", "manual", "2", "5"], ["2", "3", "manual", "5", "5"]]
     printed = capsys.readouterr().out
     assert "total: 2 / 5" in printed and "total: 5 / 5" in printed

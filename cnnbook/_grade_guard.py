@@ -1,0 +1,308 @@
+"""The grader's guard: it runs *inside* the kernel that executes a submission (see cnnbook.grade).
+
+``cnnbook.grade`` sends this file's source to a fresh kernel before the submission's first cell
+(it is never imported there, so a submission finds no module to patch) and calls
+:func:`install`. ``install`` imports what the solution notebook imports, takes a snapshot of
+what the checks rely on, compiles every check of the solution notebook and leaves a guard
+object under a random name in the notebook's namespace. Each check cell then runs as
+``<guard>.check(k)``, which
+
+1. restores whatever the submission may have rebound since: the built-ins, ``sys.modules``
+   entries, ``sys.stdout``/``stderr`` and trace hooks, every function, class and module
+   attribute of NumPy and PyTorch, every attribute and container of ``cnnbook``'s modules, and
+   the attributes of ``torch.Tensor``, ``torch.nn.Module`` and ``cnnbook``'s classes;
+2. runs the solution notebook's import lines again (``np``, ``F``, ``assert_close``, ... are
+   the real ones, whatever the submission bound to those names);
+3. runs the check, compiled from an AST rewritten so that answers are seen as plain values:
+   each operand of a comparison, each ``assert`` condition and each argument of a NumPy, PyTorch
+   or comparing function goes through :func:`plain` first. A subclass of ``dict``, ``list``,
+   ``float``, ``ndarray``, ``Tensor``, ... becomes the built-in type (its own ``__eq__``,
+   ``__bool__`` or ``__float__`` is never called), and an object of a class the submission made
+   (a ``MagicMock`` included) where a number, an array or a container is expected fails the check;
+4. prints a token that only the guard can compute: a check that ends without printing it (an
+   exception swallowed by a custom handler, a cell emptied by an input transformer) fails.
+
+Nothing here may rely on state that a submission can change after ``install`` ran: the
+functions it needs are bound to local names when it is installed. What it cannot stop (code
+that searches the interpreter for the guard itself, threads that patch while a check runs) is
+what the grader's static scan flags for a human to look at.
+"""
+
+
+def install(namespace, name, secret, imports, checks):
+    """Install the guard as ``namespace[name]``.
+
+    ``imports`` is the import lines of the solution notebook's first code cell, ``checks`` a
+    list of ``(label, source)`` of its check cells, and ``secret`` the string from which the
+    token that check ``k`` prints on success is derived (see :func:`token`).
+    """
+    import ast
+    import builtins
+    import hashlib
+    import linecache
+    import sys
+    import types
+
+    _type, _isinstance, _issubclass, _len, _range = type, isinstance, issubclass, len, range
+    _getattr, _setattr, _delattr, _exec, _compile = getattr, setattr, delattr, exec, compile
+    _print, _bool, _dict, _list, _tuple, _set = print, bool, dict, list, tuple, set
+    _frozenset, _int, _float, _complex, _str, _bytes = frozenset, int, float, complex, str, bytes
+    _repr, _id, _enumerate, _zip, _sorted = repr, id, enumerate, zip, sorted
+    _settrace, _setprofile = sys.settrace, sys.setprofile
+    _type_setattr, _type_delattr = type.__setattr__, type.__delattr__
+    _Module, _TypeError, _AssertionError = types.ModuleType, TypeError, AssertionError
+
+    # -- what the checks use: the solution's imports, NumPy's and PyTorch's testing helpers ----
+    scratch = {"__name__": "__cnnbook_imports__"}
+    imports_code = _compile(imports, "<solution imports>", "exec")
+    _exec(imports_code, scratch)
+    __import__("numpy.testing")
+    if "torch" in sys.modules:
+        __import__("torch.testing")
+    import numpy
+    torch = sys.modules.get("torch")
+
+    full_roots = {"builtins", "cnnbook", "math", "operator", "ast", "linecache", "hashlib", "types"}
+    callable_roots = {"numpy", "torch"}
+    trusted_roots = full_roots | callable_roots | {"collections", "fractions", "decimal", "functools",
+                                                   "itertools", "numbers"}
+    modules = {n: m for n, m in _list(sys.modules.items())
+               if _isinstance(m, _Module) and n.partition(".")[0] in trusted_roots}
+
+    def restorable(module_name, key, value):
+        if module_name.partition(".")[0] in full_roots:
+            return True
+        if module_name.partition(".")[0] not in callable_roots:
+            return False
+        if callable(value) or _isinstance(value, _Module):
+            return True
+        return not key.startswith("_") and _type(value) in (_int, _float, _complex, _bool, _str, _type(None))
+
+    snapshot = []  # (module dict, {key: value}, {key: copy of a mutable container})
+    for module_name, module in modules.items():
+        if module_name.partition(".")[0] not in full_roots | callable_roots:
+            continue
+        values = {k: v for k, v in _dict(vars(module)).items() if restorable(module_name, k, v)}
+        containers = {}
+        if module_name.partition(".")[0] == "cnnbook":
+            for k, v in values.items():
+                if _type(v) in (_dict, _list, _set):
+                    containers[k] = _type(v)(v)
+        snapshot.append((vars(module), values, containers))
+    sys_modules = {n: m for n, m in sys.modules.items()
+                   if n.partition(".")[0] in full_roots | callable_roots and _isinstance(m, _Module)}
+    sys_values = {k: _getattr(sys, k) for k in ("modules", "stdout", "stderr", "stdin", "displayhook",
+                                              "excepthook", "exit", "settrace", "setprofile")}
+
+    classes = []
+    if torch is not None:
+        classes += [torch.Tensor, torch.nn.Module, torch.nn.Parameter]
+    for module_name, module in modules.items():
+        if module_name.partition(".")[0] == "cnnbook":
+            classes += [v for v in vars(module).values()
+                        if _isinstance(v, _type) and _getattr(v, "__module__", "") == module_name]
+    class_snapshot = [(cls, _dict(vars(cls))) for cls in _dict.fromkeys(classes)]
+
+    def restore():
+        """Put back everything the snapshot holds; the built-ins first."""
+        _settrace(None)
+        _setprofile(None)
+        for module_dict, values, containers in snapshot:
+            for k, v in values.items():
+                if module_dict.get(k, restore) is not v:
+                    module_dict[k] = v
+            for k, saved in containers.items():
+                current = module_dict[k]
+                if _type(current) is _dict and (current.keys() != saved.keys()
+                                               or any(current[x] is not saved[x] for x in saved)):
+                    current.clear()
+                    current.update(saved)
+                elif _type(current) is _list and (_len(current) != _len(saved)
+                                                 or any(a is not b for a, b in _zip(current, saved))):
+                    current[:] = saved
+                elif _type(current) is _set and current != saved:
+                    current.clear()
+                    current.update(saved)
+        for k, v in sys_values.items():
+            if _getattr(sys, k) is not v:
+                _setattr(sys, k, v)
+        for n, m in sys_modules.items():
+            if sys.modules.get(n) is not m:
+                sys.modules[n] = m
+        for cls, saved in class_snapshot:
+            current = vars(cls)
+            for k in [k for k in current if k not in saved]:
+                _type_delattr(cls, k)
+            for k, v in saved.items():
+                if current.get(k, restore) is not v:
+                    _type_setattr(cls, k, v)
+        namespace["__builtins__"] = builtins
+
+    # -- plain values ----------------------------------------------------------------------------
+    trusted = _set()
+    for module_name, module in modules.items():
+        trusted.update(v for v in _list(vars(module).values()) if _isinstance(v, _type)
+                       and _str(_getattr(v, "__module__", "")).partition(".")[0] in trusted_roots)
+    trusted.update(_type(x) for x in (None, ..., NotImplemented, {}.keys(), {}.values(), {}.items(),
+                                      iter([]), iter(()), iter({}), iter(""), iter(_range(0)),
+                                      iter(_set()), (i for i in ()), _range(0)))
+    atoms = {_int, _float, _complex, _bool, _str, _bytes, _type(None), _type}
+    ndarray, numpy_view, object_dtype = numpy.ndarray, numpy.ndarray.view, numpy.dtype(object)
+    tensor_base = torch._C.TensorBase if torch is not None else None
+    tensor_class = torch.Tensor if torch is not None else None
+    bases = ((_bool, None), (_int, _int.__index__), (_float, _float.__float__),
+             (_complex, lambda x: _complex(_complex.real.__get__(x), _complex.imag.__get__(x))),
+             (_str, _str.__str__), (_bytes, _bytes.__bytes__))
+
+    def describe(t):
+        return f"{_getattr(t, '__module__', '?')}.{_getattr(t, '__qualname__', '?')}"
+
+    def plain(x, strict=True, depth=0):
+        """``x`` as plain values: built-in types for subclasses; TypeError for foreign objects.
+
+        Objects of trusted types (built-ins, NumPy, PyTorch, cnnbook) are returned as they are
+        (the same object), after checking what a container holds. With ``strict`` false, an
+        object of another type is returned as it is instead of raising.
+        """
+        t = _type(x)
+        if t in atoms:
+            return x
+        if depth > 40:
+            raise _TypeError("a check got a structure nested more than 40 levels deep")
+        if t in trusted or t is _list or t is _tuple or t is _dict:
+            if _issubclass(t, ndarray):
+                if x.dtype is object_dtype or x.dtype == object_dtype:
+                    items = _list(x.flat)
+                    new = [plain(v, strict, depth + 1) for v in items]
+                    if any(a is not b for a, b in _zip(items, new)):
+                        out = numpy.empty(x.shape, dtype=object)
+                        out.flat[:] = new
+                        return out
+                return x
+            if _issubclass(t, _dict):
+                items = _list(_dict.items(x))
+                new = [(plain(k, strict, depth + 1), plain(v, strict, depth + 1)) for k, v in items]
+                if any(a is not c or b is not d for (a, b), (c, d) in _zip(items, new)):
+                    return _dict(new)
+                return x
+            for base in (_list, _tuple, _set, _frozenset):
+                if _issubclass(t, base):
+                    items = _list(base.__iter__(x))
+                    new = [plain(v, strict, depth + 1) for v in items]
+                    if any(a is not b for a, b in _zip(items, new)):
+                        return base(new)
+                    return x
+            return x
+        # a type the submission made (or a mock): the built-in value underneath, if any
+        for base, convert in bases:
+            if convert is not None and _issubclass(t, base):
+                return convert(x)
+        for base in (_dict, _list, _tuple, _set, _frozenset):
+            if _issubclass(t, base):
+                if base is _dict:
+                    return _dict((plain(k, strict, depth + 1), plain(v, strict, depth + 1))
+                                 for k, v in _list(_dict.items(x)))
+                return base(plain(v, strict, depth + 1) for v in _list(base.__iter__(x)))
+        if _issubclass(t, ndarray):
+            return plain(numpy_view(x, ndarray), strict, depth + 1)
+        if tensor_base is not None and _issubclass(t, tensor_base):
+            return tensor_base.as_subclass(x, tensor_class)
+        if not strict:
+            return x
+        raise _TypeError(f"a check expected a number, an array, a tensor or a built-in container, "
+                         f"got an object of type {describe(t)}")
+
+    def loose(x):
+        return plain(x, False)
+
+    def truth(x):
+        """The truth value of an ``assert`` condition, computed on plain values only."""
+        try:
+            value = plain(x)
+        except _TypeError as error:
+            raise _AssertionError(f"{error} as the condition of an assert") from None
+        return _bool(value)
+
+    # -- the checks, rewritten ------------------------------------------------------------------
+    strict_calls = {"assert_close", "allclose", "isclose", "array_equal", "array_equiv", "equal",
+                    "assert_allclose", "assert_array_equal", "assert_array_almost_equal",
+                    "assert_almost_equal", "assert_equal", "max_abs_diff"}
+    strict_builtins = {"len", "float", "int", "complex", "bool", "abs", "round", "sum", "min", "max",
+                       "sorted", "all", "any", "list", "tuple", "dict", "set", "frozenset", "str"}
+    imported = {}  # name bound by the solution's imports -> the module path it comes from
+    for node in ast.walk(ast.parse(imports)):
+        if _isinstance(node, ast.Import):
+            for alias in node.names:
+                imported[alias.asname or alias.name.partition(".")[0]] = alias.name
+        elif _isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def call(function, node):
+        attribute = ast.Attribute(value=ast.Name(id=name, ctx=ast.Load()), attr=function, ctx=ast.Load())
+        return ast.copy_location(ast.Call(func=attribute, args=[node], keywords=[]), node)
+
+    def root_and_last(node):
+        last = node.attr if _isinstance(node, ast.Attribute) else _getattr(node, "id", None)
+        while _isinstance(node, ast.Attribute):
+            node = node.value
+        return (node.id if _isinstance(node, ast.Name) else None), last
+
+    class Rewriter(ast.NodeTransformer):
+        def visit_Compare(self, node):
+            self.generic_visit(node)
+            if all(_isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
+                return node
+            node.left = call("plain", node.left)
+            node.comparators = [call("plain", c) for c in node.comparators]
+            return node
+
+        def visit_Assert(self, node):
+            self.generic_visit(node)
+            node.test = call("truth", node.test)
+            return node
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            root, last = root_and_last(node.func)
+            if root is None:
+                return node
+            if last in strict_calls or (root in imported and imported[root].partition(".")[0]
+                                        in ("numpy", "torch", "math")):
+                wrap = "plain"
+            elif root in imported or (root == last and root in strict_builtins and root not in imported):
+                wrap = "plain" if root in strict_builtins else "loose"
+            else:
+                return node
+            node.args = [a if _isinstance(a, ast.Starred) else call(wrap, a) for a in node.args]
+            for keyword in node.keywords:
+                if keyword.arg is not None:
+                    keyword.value = call(wrap, keyword.value)
+            return node
+
+    compiled, tokens, lines = [], [], []
+    for k, (label, source) in _enumerate(checks):
+        filename = f"<check {label}>"
+        tree = ast.fix_missing_locations(Rewriter().visit(ast.parse(source, filename)))
+        compiled.append((filename, _compile(tree, filename, "exec")))
+        lines.append(source.splitlines(True))
+        tokens.append(token(secret, k))
+    linecache_cache = linecache.cache
+
+    def check(k):
+        """Run check ``k`` against restored references; print its token if it passes."""
+        restore()
+        filename, code = compiled[k]
+        linecache_cache[filename] = (_len("".join(lines[k])), None, lines[k], filename)
+        _exec(imports_code, namespace)
+        _exec(code, namespace)
+        _print(f"[cnnbook grader: check passed {tokens[k]}]")
+
+    namespace[name] = types.SimpleNamespace(check=check, plain=plain, loose=loose, truth=truth)
+
+
+def token(secret, k):
+    """The text check ``k`` prints when it passes (the grader computes it too)."""
+    import hashlib
+
+    return hashlib.sha256(f"{secret}:{k}".encode()).hexdigest()[:32]

@@ -1,0 +1,285 @@
+"""The grader cannot be fooled: submissions that cheat score zero on what they cheat on, or are flagged.
+
+Every test builds a small solution notebook of its own (three coded exercises, each check relying
+on one way of comparing: ``==`` on a dict, ``cnnbook.check.assert_close``, ``np.allclose`` and
+``np.testing``), so it does not depend on the book's chapters. Each cheating submission answers the
+targeted exercise wrongly, cheats, and answers the others correctly.
+"""
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from cnnbook import exercises, grade
+
+IMPORTS = "import numpy as np\nfrom cnnbook.check import assert_close\n\nrng = np.random.default_rng(0)"
+RIGHT = {
+    "counts": 'return {"dense": n_in * n_out, "bias": n_out}',
+    "scale": "return a * x",
+    "shift": "return x + c",
+}
+SIGNATURE = {"counts": "n_in, n_out", "scale": "x, a", "shift": "x, c"}
+WRONG = {"counts": 'return {"dense": 0, "bias": 0}', "scale": "return x", "shift": "return x"}
+
+
+def meta(id_, points):
+    return {"exercise": {"id": id_, "points": points, "difficulty": 1, "objective": "An objective."}}
+
+
+def solution_cell(name):
+    return new_code_cell(f"def {name}({SIGNATURE[name]}):\n    # BEGIN SOLUTION\n    {RIGHT[name]}\n"
+                         f"    # END SOLUTION", id=f"sol-{name}")
+
+
+def check(source, id_):
+    return new_code_cell(source, metadata={"tags": ["check"]}, id=id_)
+
+
+def solution_notebook():
+    cells = [
+        new_markdown_cell("# Exercises", id="title"),
+        new_code_cell(IMPORTS, id="imports"),
+        new_markdown_cell("## Exercise 7.1: Count\n\nReturn the weight counts.", metadata=meta("7.1", 2), id="ex71"),
+        solution_cell("counts"),
+        check('assert counts(3, 2) == {"dense": 6, "bias": 2}', "check-71"),
+        new_markdown_cell("## Exercise 7.2: Scale", metadata=meta("7.2", 3), id="ex72"),
+        solution_cell("scale"),
+        check("x = np.random.default_rng(1).standard_normal((3, 4))\nassert_close(scale(x, 2.0), 2.0 * x)",
+              "check-72"),
+        new_markdown_cell("## Exercise 7.3: Shift", metadata=meta("7.3", 1), id="ex73"),
+        solution_cell("shift"),
+        check("x = np.random.default_rng(2).standard_normal(5)\nassert np.allclose(shift(x, 1.0), x + 1.0)",
+              "check-73a"),
+        check("x = np.random.default_rng(3).standard_normal(5)\nnp.testing.assert_allclose(shift(x, -2.0), x - 2.0)",
+              "check-73b"),
+        new_markdown_cell("## Exercise 7.4: Why?", metadata=meta("7.4", 1), id="ex74"),
+        new_markdown_cell("Because.", metadata={"tags": ["solution"]}, id="answer-74"),
+    ]
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})
+
+
+@pytest.fixture
+def book(tmp_path):
+    root = tmp_path / "book"
+    (root / "solutions").mkdir(parents=True)
+    nbformat.write(solution_notebook(), root / "solutions" / "07_cheats.ipynb")
+    exercises.generate(root)
+    return root
+
+
+def submission(book, answers=None, extra=None):
+    """The student copy with right answers, except ``answers``; ``extra`` code appended per function."""
+    nb = nbformat.read(book / "exercises" / "07_cheats.ipynb", as_version=4)
+    for cell in nb.cells:
+        for name in RIGHT:
+            if cell.id == f"sol-{name}":
+                body = (answers or {}).get(name, RIGHT[name])
+                cell.source = f"def {name}({SIGNATURE[name]}):\n    {body}"
+                if extra and name in extra:
+                    cell.source += "\n\n" + extra[name]
+    return nb
+
+
+def graded(book, tmp_path, nb, name="mallory_07_cheats.ipynb"):
+    folder = tmp_path / "subs"
+    folder.mkdir(exist_ok=True)
+    nbformat.write(nb, folder / name)
+    return grade.grade_notebook(folder / name, solutions=book / "solutions", timeout=60)
+
+
+def scores(report):
+    return {r.id: r.earned for r in report.results if r.status != "manual"}
+
+
+FULL = {"7.1": 2, "7.2": 3, "7.3": 1}
+
+
+def test_honest_submission_gets_full_marks_and_no_flag(book, tmp_path):
+    report = graded(book, tmp_path, submission(book))
+    assert scores(report) == FULL and report.flags == [], "\n".join(report.lines())
+
+
+def test_partly_done_submission_gets_that_exercise_only(book, tmp_path):
+    nb = nbformat.read(book / "exercises" / "07_cheats.ipynb", as_version=4)
+    next(c for c in nb.cells if c.id == "sol-scale").source = "def scale(x, a):\n    return a * x"
+    report = graded(book, tmp_path, nb)
+    assert scores(report) == {"7.1": 0, "7.2": 3, "7.3": 0} and report.flags == []
+
+
+# name: (wrong answers, code added after the function's cell, or a function (nb -> None) editing the
+# notebook; exercises that must score zero; a text the flags must contain, or None)
+CHEATS = {
+    "rebinds cnnbook.check.assert_close": (
+        {"scale": WRONG["scale"]},
+        {"scale": "import cnnbook.check\ncnnbook.check.assert_close = lambda *a, **k: None"},
+        ["7.2"], "changes `cnnbook.check.assert_close`"),
+    "dict subclass whose __eq__ is always True": (
+        {"counts": "class Yes(dict):\n        def __eq__(self, other):\n            return True\n"
+                   "    return Yes()"},
+        None, ["7.1"], "defines __eq__"),
+    "int subclass values whose __eq__ is always True": (
+        {"counts": "class N(int):\n        __eq__ = lambda self, other: True\n        __hash__ = int.__hash__\n"
+                   "    return {'dense': N(0), 'bias': N(0)}"},
+        None, ["7.1"], "defines __eq__"),
+    "patches np.allclose and np.testing.assert_allclose": (
+        {"shift": WRONG["shift"]},
+        {"shift": "np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None"},
+        ["7.3"], "changes `np.allclose`"),
+    "patches numpy through setattr": (
+        {"shift": WRONG["shift"]},
+        {"shift": "import numpy\nfor n in ('allclose',):\n    setattr(numpy, n, lambda *a, **k: True)\n"
+                  "setattr(numpy.testing, 'assert_allclose', lambda *a, **k: None)"},
+        ["7.3"], "calls setattr() on `numpy`"),
+    "redefines assert_close locally": (
+        {"scale": WRONG["scale"]},
+        {"scale": "def assert_close(*args, **kwargs):\n    pass"},
+        ["7.2"], "defines `assert_close`, a name the checks use"),
+    "replaces cnnbook.check in sys.modules": (
+        {"scale": WRONG["scale"]},
+        {"scale": "import sys, types\nfake = types.ModuleType('cnnbook.check')\n"
+                  "fake.assert_close = lambda *a, **k: None\nsys.modules['cnnbook.check'] = fake"},
+        ["7.2"], "touches sys.modules"),
+    "returns a MagicMock that equals anything": (
+        {"counts": "from unittest.mock import MagicMock\n    m = MagicMock()\n    m.__eq__.return_value = True\n"
+                   "    return m"},
+        None, ["7.1"], "imports unittest.mock"),
+    "monkeypatches builtins.AssertionError and abs": (
+        {"scale": WRONG["scale"]},
+        {"scale": "import builtins\nbuiltins.AssertionError = type('Ignored', (Warning,), {})\n"
+                  "builtins.abs = lambda x: 0"},
+        ["7.2"], "changes `builtins.AssertionError`"),
+    "calls sys.exit in a cell and in the answer": (
+        {"shift": "import sys\n    sys.exit(0)"},
+        {"counts": "import sys\nsys.exit()"},
+        ["7.3"], "calls sys.exit()"),
+    "kills the kernel with os._exit when checked": (
+        {"scale": "import os\n    os._exit(0)"}, None, ["7.2"], "kills the process"),
+    "swallows every exception with a custom handler": (
+        {"counts": WRONG["counts"], "scale": WRONG["scale"], "shift": WRONG["shift"]},
+        {"counts": "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"},
+        ["7.1", "7.2", "7.3"], "calls get_ipython()"),
+    "empties later cells with an input transformer": (
+        {"counts": WRONG["counts"], "scale": WRONG["scale"], "shift": WRONG["shift"]},
+        {"counts": "ip = get_ipython()\nip.input_transformers_post.append(lambda lines: ['pass\\n'])"},
+        ["7.1", "7.2", "7.3"], "calls get_ipython()"),
+    "hides the patch in exec": (
+        {"scale": WRONG["scale"]},
+        {"scale": "exec('import cnnbook.check as c; c.assert_close = lambda *a, **k: None')"},
+        ["7.2"], "calls exec()"),
+    "a float-like object with __float__ and __sub__": (
+        {"shift": "class Close:\n        __array_priority__ = 1000\n"
+                  "        def __array_ufunc__(self, *a, **k):\n            return True\n"
+                  "        def __float__(self):\n            return 0.0\n    return Close()"},
+        None, ["7.3"], "defines __array_ufunc__"),
+}
+
+
+def edit_check(nb):
+    next(c for c in nb.cells if c.id == "check-71").source = "pass"
+
+
+def delete_check(nb):
+    nb.cells = [c for c in nb.cells if c.id != "check-72"]
+
+
+EDITS = {
+    "edits a check cell's text": ({"counts": WRONG["counts"]}, edit_check, ["7.1"], "check cell of exercise 7.1 was edited"),
+    "deletes a check cell": ({"scale": WRONG["scale"]}, delete_check, ["7.2"], "check cell of exercise 7.2 was deleted"),
+}
+
+
+@pytest.mark.parametrize("cheat", list(CHEATS) + list(EDITS))
+def test_cheat_scores_zero_on_what_it_cheats_on_and_is_flagged(book, tmp_path, cheat):
+    if cheat in CHEATS:
+        answers, extra, zero, flag = CHEATS[cheat]
+        nb = submission(book, answers, extra)
+    else:
+        answers, edit, zero, flag = EDITS[cheat]
+        nb = submission(book, answers)
+        edit(nb)
+    report = graded(book, tmp_path, nb)
+    expected = {k: (0 if k in zero else v) for k, v in FULL.items()}
+    text = "\n".join(report.lines())
+    assert scores(report) == expected, text
+    if flag is not None:
+        assert any(flag in f for f in report.flags), text
+
+
+def test_writing_to_the_solutions_file_changes_no_grade_and_is_flagged(book, tmp_path):
+    """A submission that weakens the solution notebook on disk: the run keeps its own copy."""
+    target = book / "solutions" / "07_cheats.ipynb"
+    vandal = submission(book, {"counts": WRONG["counts"]}, {"counts": (
+        "import json, pathlib\n"
+        f"p = pathlib.Path({str(target)!r})\n"
+        "nb = json.loads(p.read_text())\n"
+        "for c in nb['cells']:\n"
+        "    if 'check' in c['metadata'].get('tags', []):\n"
+        "        c['source'] = 'pass'\n"
+        "p.write_text(json.dumps(nb))")})
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nbformat.write(vandal, folder / "a_07_cheats.ipynb")
+    nbformat.write(submission(book, {"scale": WRONG["scale"]}), folder / "b_07_cheats.ipynb")
+    first, second = grade.grade_many(sorted(folder.glob("*.ipynb")), solutions=book / "solutions", timeout=60)
+    assert scores(first) == {"7.1": 0, "7.2": 3, "7.3": 1}, "\n".join(first.lines())
+    assert scores(second) == {"7.1": 2, "7.2": 0, "7.3": 1}, "\n".join(second.lines())
+    assert any("writes a file" in f for f in first.flags)
+    assert any("files changed while this submission ran" in f and "07_cheats.ipynb" in f for f in first.flags)
+    assert "'pass'" in target.read_text() or '"pass"' in target.read_text()  # the file was vandalised
+
+
+@pytest.mark.parametrize("cheat", ["rebinds cnnbook.check.assert_close", "dict subclass whose __eq__ is always True",
+                                   "patches np.allclose and np.testing.assert_allclose",
+                                   "returns a MagicMock that equals anything",
+                                   "swallows every exception with a custom handler"])
+def test_the_cheat_would_fool_a_naive_grader(book, cheat):
+    """Each cheat is real: run with the solution's checks inline (imports re-run), no check fails."""
+    answers, extra, zero, _ = CHEATS[cheat]
+    nb = submission(book, answers, extra)
+    reference = nbformat.read(book / "solutions" / "07_cheats.ipynb", as_version=4)
+    checks = {c.id: c.source for c in reference.cells if "check" in c.metadata.get("tags", [])}
+    for cell in nb.cells:
+        if cell.id in checks:
+            cell.source = IMPORTS.split("\n\n")[0] + "\n" + checks[cell.id]
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    errors = [c.id for c in nb.cells if c.id in checks and any(o.output_type == "error" for o in c.outputs)]
+    assert errors == [], f"the cheat did not fool the naive grader: {errors}"
+
+
+def test_the_book_solutions_raise_no_flag():
+    for solution in sorted((grade.BOOK_ROOT / "solutions").glob("*.ipynb")):
+        nb = nbformat.read(solution, as_version=4)
+        cells = [(f"cell {k}", c.source) for k, c in enumerate(nb.cells) if c.cell_type == "code"
+                 and "check" not in c.metadata.get("tags", [])]
+        imports = grade._reference_imports(nb)
+        assert grade.scan_submission(cells, imports) == [], solution.name
+
+
+@pytest.mark.parametrize("source, flag", [
+    ("import numpy as np\nnp.testing.assert_allclose = print", "changes `np.testing.assert_allclose`"),
+    ("import torch\ntorch.Tensor.__eq__ = lambda a, b: True", "sets the special method `torch.Tensor.__eq__`"),
+    ("from cnnbook import check as c\nc._TOLERANCE[0] = 1", "changes `c._TOLERANCE[0]`"),
+    ("__builtins__['len'] = lambda x: 3", "touches __builtins__"),
+    ("import sys\nsys.modules.pop('numpy')", "touches sys.modules"),
+    ("class A:\n    def __bool__(self):\n        return True", "class A defines __bool__"),
+    ("import inspect\nf = inspect.currentframe().f_back", "imports inspect"),
+    ("g = globals()", "calls globals()"),
+    ("open('x.txt', 'w').write('1')", "opens a file for writing"),
+    ("!rm -rf /tmp/x", "runs a shell command"),
+    ("%time np = None", "rebinds `np`, which the checks use"),
+    ("import numpy.testing as npt\nnpt.assert_allclose = None", "changes `npt.assert_allclose`"),
+])
+def test_static_scan_flags(source, flag):
+    flags = grade.scan_submission([("cell 3", source)], IMPORTS)
+    assert any(flag in f for f in flags), flags
+    assert all(f.startswith("cell 3, line ") for f in flags), flags
+
+
+def test_static_scan_leaves_ordinary_code_alone():
+    source = ("import numpy as np\nfrom cnnbook.check import assert_close\n"
+              "def f(x):\n    out = np.zeros_like(x)\n    out[0] = 1\n    return out\n"
+              "%timeit f(np.ones(3))\nresult = {'a': 1}\nresult['b'] = 2\nclass Layer:\n"
+              "    def __init__(self):\n        self.w = np.ones(2)\n    def __call__(self, x):\n"
+              "        return self.w * x\n")
+    assert grade.scan_submission([("cell 3", source)], IMPORTS) == []
