@@ -300,6 +300,8 @@ def test_conv2d_edge_cases_match_torch(x_shape, w_shape, kw):
     ("conv2d", (2, 4, 11, 10), (8, 1, 3, 3), dict(stride=2, padding=2, dilation=2, groups=4)),  # x2 channels
     ("conv2d", (3, 9, 8), (3, 1, 4, 2), dict(padding="same", groups=3)),                      # unbatched
     ("conv2d", (2, 4, 12, 12), (6, 4, 3, 3), dict(padding=2, dilation=2)),                    # dilated
+    ("conv2d", (2, 6, 14, 14), (16, 6, 5, 5), {}),                                            # LeNet layer 2
+    ("conv2d", (1, 2, 5, 34), (3, 2, 3, 3), dict(padding=1)),                                 # 32+ columns
     ("conv_transpose2d", (2, 6, 6, 6), (6, 3, 4, 4), dict(stride=2, padding=1)),              # upsampling
     ("conv_transpose2d", (2, 4, 5, 6), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4, output_padding=1)),
 ])
