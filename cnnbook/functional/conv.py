@@ -368,9 +368,16 @@ def _im2col_rows(taps, planes, kernel_size, stride, dilation):
     planes : ndarray, shape (sH, sW, N, C, Hq, Wq), from ``_fill_phases``
     kernel_size, stride, dilation : pairs of int
     """
+    (sH, sW), (dH, dW) = stride, dilation
     G, C_g, _, _, N, L = taps.shape
-    flat = planes.reshape(*planes.shape[:2], N, G, C_g, -1).transpose(0, 1, 3, 4, 2, 5)  # (.., G, C/G, N, Hq*Wq)
-    for i, j, a, b, run in _tap_runs(kernel_size, stride, dilation, planes.shape[-1], L):
+    Wq = planes.shape[-1]
+    flat = planes.reshape(sH, sW, N, G, C_g, -1).transpose(0, 1, 3, 4, 2, 5)   # (.., G, C/G, N, Hq*Wq)
+    if dH % sH == 0 and dW % sW == 0:
+        # every offset reads phase (0, 0), shifted by (i*dH/sH, j*dW/sW): one strided view, one copy
+        g, c, n, q = flat.strides[2:]
+        taps[...] = np.lib.stride_tricks.as_strided(flat[0, 0], taps.shape, (g, c, dH // sH * Wq * q, dW // sW * q, n, q))
+        return
+    for i, j, a, b, run in _tap_runs(kernel_size, stride, dilation, Wq, L):
         taps[:, :, i, j] = flat[a, b, ..., run]          # one copy of whole rows per offset
 
 
