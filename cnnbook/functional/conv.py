@@ -375,7 +375,8 @@ def _im2col_rows(taps, planes, kernel_size, stride, dilation):
     if dH % sH == 0 and dW % sW == 0:
         # every offset reads phase (0, 0), shifted by (i*dH/sH, j*dW/sW): one strided view, one copy
         g, c, n, q = flat.strides[2:]
-        taps[...] = np.lib.stride_tricks.as_strided(flat[0, 0], taps.shape, (g, c, dH // sH * Wq * q, dW // sW * q, n, q))
+        strides = (g, c, dH // sH * Wq * q, dW // sW * q, n, q)
+        taps[...] = np.lib.stride_tricks.as_strided(flat[0, 0], taps.shape, strides)
         return
     for i, j, a, b, run in _tap_runs(kernel_size, stride, dilation, Wq, L):
         taps[:, :, i, j] = flat[a, b, ..., run]          # one copy of whole rows per offset
@@ -402,6 +403,7 @@ class _RowConv:
     Parameters
     ----------
     x_shape : (N, C, H, W)
+    dtype : float32 or float64
     weight_shape : (C_out, C/G, kH, kW)
     stride, pads, dilation, groups, out_hw
         As in ``_conv_forward``.
@@ -455,7 +457,8 @@ class _RowConv:
 
 def _row_chunks(x_shape, itemsize, kernel_size, out_hw):
     """Batch chunks for the row layout: columns of at most 4 MB (fewer, larger NumPy calls)."""
-    per_sample = itemsize * x_shape[1] * kernel_size[0] * kernel_size[1] * out_hw[0] * (out_hw[1] + kernel_size[1])
+    kH, kW = kernel_size
+    per_sample = itemsize * x_shape[1] * kH * kW * out_hw[0] * (out_hw[1] + kW)   # about Ho * Wq per offset
     return _batch_chunks(x_shape[0], per_sample, min(_CHUNK_BYTES, 4 * 2**20))
 
 
@@ -482,7 +485,8 @@ def _conv_weight_grad_rows(dout, x, weight_shape, stride, pads, dilation, groups
     """``_conv_weight_grad`` in the row layout: ``sum dout @ cols.T`` per group, for depthwise convolutions."""
     C_out = weight_shape[0]
     chunks = _row_chunks(x.shape, x.itemsize, weight_shape[2:], dout.shape[2:])
-    conv = _RowConv(x.shape, x.dtype, weight_shape, stride, pads, dilation, groups, dout.shape[2:], chunks[0].stop)
+    conv = _RowConv(x.shape, x.dtype, weight_shape, stride, pads, dilation, groups, dout.shape[2:],
+                    chunks[0].stop)
     dweight = np.zeros((groups, C_out // groups, int(np.prod(weight_shape[1:]))), dtype=dout.dtype)
     for chunk in chunks:
         cols = conv.columns(x[chunk])                          # (G, C_in/G * kH * kW, n * Ho * Wq)
@@ -523,10 +527,11 @@ def _conv_input_grad_stride1(dout, weight, x_shape, pads, dilation, groups):
     ``dx[u] = sum_i dout[u + top - i*d] w[i]``: the flipped kernel slides over ``dout`` padded
     by ``d*(k-1) - top`` in front and by whatever makes the output ``x``'s size behind (cropped
     where negative), input and output channels exchanged. The scatter-add of ``_col2im`` would
-    cost nine passes over the input; this is one convolution.
+    cost ``kH * kW`` passes over the input; this is one convolution.
     """
-    back = [(d * (k - 1) - p0, size - n_out + p0)
-            for k, d, (p0, _), size, n_out in zip(weight.shape[2:], dilation, pads, x_shape[2:], dout.shape[2:])]
+    back = [(d * (k - 1) - p0, size - n_out + p0)          # (front, behind) for each axis
+            for k, d, (p0, _), size, n_out in zip(weight.shape[2:], dilation, pads, x_shape[2:],
+                                                  dout.shape[2:])]
     (t, b), (l, r) = back
     d = dout[:, :, max(-t, 0):dout.shape[2] - max(-b, 0), max(-l, 0):dout.shape[3] - max(-r, 0)]
     pads = tuple((max(p0, 0), max(p1, 0)) for p0, p1 in back)
