@@ -26,6 +26,9 @@ __all__ = [
     "plot_bars",
     "plot_param_counts",
     "plot_connectivity",
+    "plot_conv_windows",
+    "plot_heatmaps",
+    "show_images_to_scale",
 ]
 
 #: Width of a full-page figure, in inches.
@@ -617,4 +620,279 @@ def plot_time_vs_work(work: Sequence[float], times: Mapping[str, Sequence[float]
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 3: padding, stride and receptive fields
+# ---------------------------------------------------------------------------------------------
+
+
+def _pads_pair(pads):
+    """``((top, bottom), (left, right))`` from an int, a pair ``(ph, pw)`` or the full form."""
+    if isinstance(pads, (int, np.integer)):
+        return ((int(pads), int(pads)), (int(pads), int(pads)))
+    (a, b) = pads
+    if isinstance(a, (int, np.integer)) and isinstance(b, (int, np.integer)):
+        return ((int(a), int(a)), (int(b), int(b)))
+    return ((int(a[0]), int(a[1])), (int(b[0]), int(b[1])))
+
+
+def _fmt_cell(value) -> str:
+    value = float(value)
+    return f"{value:.0f}" if value.is_integer() else f"{value:.1f}"
+
+
+def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, cell: float = 0.32):
+    """Where a kernel's windows fall on a padded input, and which output each one makes.
+
+    One panel per case: the padded input as a grid (input cells white, padding cells grey),
+    a few windows outlined in colour, and to its right the output grid with each of those
+    windows' output cell filled in the same colour.
+
+    Parameters
+    ----------
+    cases : sequence of mappings, one per panel, with the keys
+        ``x`` : 2-D array (its values are written in the cells) or a shape ``(H, W)``;
+        ``kernel_size`` : int or ``(kH, kW)``;
+        ``pads`` : int, ``(ph, pw)`` per side, or ``((top, bottom), (left, right))``; default 0;
+        ``stride`` : int or ``(sH, sW)``; default 1;
+        ``out`` : optional 2-D array of output values, written in the output cells;
+        ``windows`` : optional list of output positions ``(i, j)`` to outline (default: every
+        output if there are at most four, else the four corners);
+        ``title`` : optional str.
+    suptitle : str, optional
+    cell : float, default 0.32
+        Size of one grid cell in inches (the figure is capped at the page width).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per case.
+    """
+    if not cases:
+        raise ValueError("cases: expected at least one case")
+    layouts = []
+    for n, case in enumerate(cases):
+        x = case.get("x")
+        if x is None:
+            raise ValueError(f"cases[{n}]: missing 'x' (an array or a shape (H, W))")
+        values = None
+        if isinstance(x, tuple) and len(x) == 2 and all(isinstance(v, (int, np.integer)) for v in x):
+            H, W = int(x[0]), int(x[1])
+        else:
+            values = np.asarray(x, dtype=np.float64)
+            if values.ndim != 2:
+                raise ValueError(f"cases[{n}]: 'x' must be 2-D or a shape (H, W), got shape {values.shape}")
+            H, W = values.shape
+        k = case.get("kernel_size")
+        kH, kW = (int(k), int(k)) if isinstance(k, (int, np.integer)) else (int(k[0]), int(k[1]))
+        (top, bottom), (left, right) = _pads_pair(case.get("pads", 0))
+        s = case.get("stride", 1)
+        sH, sW = (int(s), int(s)) if isinstance(s, (int, np.integer)) else (int(s[0]), int(s[1]))
+        Hp, Wp = H + top + bottom, W + left + right
+        if kH > Hp or kW > Wp or min(kH, kW, sH, sW) < 1 or min(top, bottom, left, right) < 0:
+            raise ValueError(f"cases[{n}]: the kernel {(kH, kW)} does not fit the padded input {(Hp, Wp)}")
+        Ho, Wo = (Hp - kH) // sH + 1, (Wp - kW) // sW + 1
+        out = case.get("out")
+        if out is not None:
+            out = np.asarray(out, dtype=np.float64)
+            if out.shape != (Ho, Wo):
+                raise ValueError(f"cases[{n}]: 'out' has shape {out.shape}, the output is {(Ho, Wo)}")
+        windows = case.get("windows")
+        if windows is None:
+            windows = ([(i, j) for i in range(Ho) for j in range(Wo)] if Ho * Wo <= 4 else
+                       list(dict.fromkeys([(0, 0), (0, Wo - 1), (Ho - 1, 0), (Ho - 1, Wo - 1)])))
+        for i, j in windows:
+            if not (0 <= i < Ho and 0 <= j < Wo):
+                raise ValueError(f"cases[{n}]: window {(i, j)} is outside the {Ho} x {Wo} output")
+        layouts.append(dict(values=values, H=H, W=W, k=(kH, kW), pads=((top, bottom), (left, right)),
+                            s=(sH, sW), Hp=Hp, Wp=Wp, Ho=Ho, Wo=Wo, out=out, windows=list(windows),
+                            title=case.get("title")))
+    gap = 1.5
+    for L in layouts:
+        (t, b), (l, r) = L["pads"]
+        L["label"] = [f"{L['H']}x{L['W']} input, {L['k'][0]}x{L['k'][1]} kernel, stride {L['s'][0]}x{L['s'][1]}",
+                      f"pad top/bottom/left/right {t}/{b}/{l}/{r} → {L['Ho']}x{L['Wo']}"]
+        if L["title"]:
+            L["label"].insert(0, L["title"])
+    grids = [L["Wp"] + gap + L["Wo"] for L in layouts]
+    texts = [0.058 * max(len(line) for line in L["label"]) for L in layouts]      # inches at fontsize 8
+    rows = max(max(L["Hp"], L["Ho"]) for L in layouts)
+    scale = cell
+    while True:                                      # shrink the cells until the panels fit the page
+        widths = [max(g, t / scale) for g, t in zip(grids, texts)]
+        if scale * (sum(widths) + 0.6 * len(widths)) <= PAGE_WIDTH or scale < 0.12:
+            break
+        scale *= 0.95
+    n_lines = max(len(L["label"]) for L in layouts)
+    fig, axes = plt.subplots(1, len(layouts), figsize=(scale * (sum(widths) + 0.6 * len(widths)),
+                                                       scale * rows + 0.25 + 0.16 * n_lines + (0.3 if suptitle else 0)),
+                             dpi=DPI, squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": widths})
+    colours = plt.get_cmap("tab10")
+    for ax, L, width in zip(axes[0], layouts, widths):
+        (top, _), (left, _) = L["pads"]
+        for r in range(L["Hp"]):
+            for c in range(L["Wp"]):
+                inside = top <= r < top + L["H"] and left <= c < left + L["W"]
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor="white" if inside else "0.85",
+                                       edgecolor="0.5", linewidth=0.6))
+                if L["values"] is not None or not inside:
+                    text = _fmt_cell(L["values"][r - top, c - left]) if inside else "0"
+                    if L["values"] is not None or not inside:
+                        ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=7,
+                                color="black" if inside else "0.45")
+        x0 = L["Wp"] + gap
+        y0 = (L["Hp"] - L["Ho"]) / 2
+        for i in range(L["Ho"]):
+            for j in range(L["Wo"]):
+                ax.add_patch(Rectangle((x0 + j, y0 + i), 1, 1, facecolor="white", edgecolor="0.3",
+                                       linewidth=0.8))
+                if L["out"] is not None:
+                    ax.text(x0 + j + 0.5, y0 + i + 0.5, _fmt_cell(L["out"][i, j]), ha="center",
+                            va="center", fontsize=7, zorder=4)
+        for w, (i, j) in enumerate(L["windows"]):
+            colour = colours(w % 10)
+            r0, c0 = i * L["s"][0], j * L["s"][1]
+            inset = 0.06 * (w % 4)
+            ax.add_patch(Rectangle((c0 + inset, r0 + inset), L["k"][1] - 2 * inset, L["k"][0] - 2 * inset,
+                                   fill=False, edgecolor=colour, linewidth=2.0, zorder=3))
+            ax.add_patch(Rectangle((x0 + j, y0 + i), 1, 1, facecolor=colour, alpha=0.45, zorder=2))
+        ax.annotate("", xy=(x0 - 0.2, L["Hp"] / 2), xytext=(L["Wp"] + 0.2, L["Hp"] / 2),
+                    arrowprops=dict(arrowstyle="->", color="0.3"))
+        extra = (width - (x0 + L["Wo"])) / 2
+        ax.set_xlim(-0.2 - extra, x0 + L["Wo"] + 0.2 + extra)
+        ax.set_ylim(rows + 0.2, -0.2)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title("\n".join(L["label"]), fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def plot_heatmaps(arrays, titles: Sequence[str], *, boxes: Sequence | None = None, cbar_label: str = "value",
+                  cmap: str = "viridis", annotate: bool = False, fmt: str = "{:g}", suptitle: str | None = None,
+                  cell: float = 3.0):
+    """Heat maps of 2-D arrays side by side, each with its own colour bar and optional box.
+
+    Good for counts and gradients over an input: how often each pixel is used by a convolution,
+    or which input pixels reach one output (its receptive field).
+
+    Parameters
+    ----------
+    arrays : sequence of 2-D arrays
+    titles : sequence of str, one per array
+    boxes : sequence, optional
+        One entry per array, ``None`` or ``(row, col, height, width)``: a red rectangle around
+        those cells (e.g. a receptive field computed by formula).
+    cbar_label : str, default "value"
+        Label of every colour bar.
+    cmap : str, default "viridis"
+    annotate : bool, default False
+        Write each value in its cell (for small arrays).
+    fmt : str, default "{:g}"
+        Format of the written values.
+    suptitle : str, optional
+    cell : float, default 3.0
+        Width of one panel in inches (the figure is capped at the page width).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per array, each with a colour bar (so ``2 * len(arrays)`` axes in all).
+    """
+    mats = [np.asarray(a, dtype=np.float64) for a in arrays]
+    if not mats or any(m.ndim != 2 for m in mats):
+        raise ValueError(f"arrays: expected a non-empty sequence of 2-D arrays, got shapes {[m.shape for m in mats]}")
+    if len(titles) != len(mats):
+        raise ValueError(f"titles: expected {len(mats)} titles (one per array), got {len(titles)}")
+    if boxes is not None and len(boxes) != len(mats):
+        raise ValueError(f"boxes: expected {len(mats)} entries (one per array), got {len(boxes)}")
+    n = len(mats)
+    width = min(PAGE_WIDTH, cell * n)
+    fig, axes = plt.subplots(1, n, figsize=(width, width / n * 0.95 + (0.3 if suptitle else 0.0)), dpi=DPI,
+                             squeeze=False, layout="constrained")
+    for k, (ax, m, title) in enumerate(zip(axes[0], mats, titles)):
+        image = ax.imshow(m, cmap=cmap, interpolation="nearest")
+        bar = fig.colorbar(image, ax=ax, shrink=0.8)
+        bar.set_label(cbar_label, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("column", fontsize=8)
+        ax.set_ylabel("row", fontsize=8)
+        ax.tick_params(labelsize=7)
+        if annotate:
+            middle = (np.nanmax(m) + np.nanmin(m)) / 2
+            for (r, c), v in np.ndenumerate(m):
+                ax.text(c, r, fmt.format(v), ha="center", va="center", fontsize=6,
+                        color="black" if v > middle else "white")
+        if boxes is not None and boxes[k] is not None:
+            r, c, h, w = boxes[k]
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, edgecolor="red", linewidth=1.5))
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def show_images_to_scale(rows, titles: Sequence[Sequence[str]] | None = None, *,
+                         row_labels: Sequence[str] | None = None, suptitle: str | None = None,
+                         cmap: str = "gray", vmin: float | None = 0.0, vmax: float | None = 1.0):
+    """Rows of images drawn at their true relative size: a 4 x 4 map is an eighth of a 32 x 32 one.
+
+    Parameters
+    ----------
+    rows : sequence of sequences of 2-D arrays
+        One inner sequence per row of the figure.
+    titles : sequence of sequences of str, optional
+        One title per image, in the same nesting.
+    row_labels : sequence of str, optional
+        One label per row, written at its left.
+    suptitle : str, optional
+    cmap : str, default "gray"
+    vmin, vmax : float or None, default 0 and 1
+        Grey-level range; ``None`` scales each image to its own range.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per image.
+    """
+    rows = [[np.asarray(im, dtype=np.float64) for im in row] for row in rows]
+    if not rows or any(not row for row in rows) or any(im.ndim != 2 for row in rows for im in row):
+        raise ValueError("rows: expected a non-empty sequence of non-empty sequences of 2-D arrays")
+    if titles is not None and [len(t) for t in titles] != [len(r) for r in rows]:
+        raise ValueError("titles: expected one title per image, nested like rows")
+    if row_labels is not None and len(row_labels) != len(rows):
+        raise ValueError(f"row_labels: expected {len(rows)} labels, got {len(row_labels)}")
+    gap = 0.25                                           # inches between images
+    margin = 1.0 if row_labels is not None else 0.2
+    widest = max(sum(im.shape[1] for im in row) for row in rows)
+    counts = max(len(row) for row in rows)
+    scale = (PAGE_WIDTH - margin - 0.2 - gap * (counts - 1)) / widest   # inches per pixel
+    title_h = 0.35 if titles is not None else 0.1
+    heights = [max(im.shape[0] for im in row) * scale + title_h + 0.1 for row in rows]
+    top_h = 0.4 if suptitle else 0.05
+    fig_h = sum(heights) + top_h
+    fig = plt.figure(figsize=(PAGE_WIDTH, fig_h), dpi=DPI)
+    y = fig_h - top_h
+    for r, row in enumerate(rows):
+        y -= heights[r]
+        x = margin
+        base = y + 0.1
+        for c, im in enumerate(row):
+            w, h = im.shape[1] * scale, im.shape[0] * scale
+            ax = fig.add_axes([x / PAGE_WIDTH, base / fig_h, w / PAGE_WIDTH, h / fig_h])
+            ax.imshow(im, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if titles is not None:
+                ax.set_title(titles[r][c], fontsize=8)
+            x += w + gap
+        if row_labels is not None:
+            fig.text(0.05 / PAGE_WIDTH, (base + max(im.shape[0] for im in row) * scale / 2) / fig_h,
+                     row_labels[r], fontsize=9, va="center", ha="left")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10, y=1 - 0.08 / fig_h)
     return fig
