@@ -17,8 +17,9 @@ object under a random name in the notebook's namespace. Each check cell then run
    each operand of a comparison, each ``assert`` condition and each argument of a NumPy, PyTorch
    or comparing function goes through :func:`plain` first. A subclass of ``dict``, ``list``,
    ``float``, ``ndarray``, ``Tensor``, ... becomes the built-in type (its own ``__eq__``,
-   ``__bool__`` or ``__float__`` is never called), and an object of a class the submission made
-   (a ``MagicMock`` included) where a number, an array or a container is expected fails the check;
+   ``__bool__`` or ``__float__`` is never called), and an object of a class the notebook made
+   (module ``__main__``), a mock or a test library's helper (``pytest.approx``) where a number,
+   an array or a container is expected fails the check;
 4. prints a token that only the guard can compute: a check that ends without printing it (an
    exception swallowed by a custom handler, a cell emptied by an input transformer) fails.
 
@@ -50,7 +51,7 @@ def install(namespace, name, secret, imports, checks):
     _repr, _id, _enumerate, _zip, _sorted = repr, id, enumerate, zip, sorted
     _settrace, _setprofile = sys.settrace, sys.setprofile
     _type_setattr, _type_delattr = type.__setattr__, type.__delattr__
-    _Module, _TypeError, _AssertionError = types.ModuleType, TypeError, AssertionError
+    _Module, _TypeError, _AssertionError, _object = types.ModuleType, TypeError, AssertionError, object
 
     # -- what the checks use: the solution's imports, NumPy's and PyTorch's testing helpers ----
     scratch = {"__name__": "__cnnbook_imports__"}
@@ -154,6 +155,25 @@ def install(namespace, name, secret, imports, checks):
              (_complex, lambda x: _complex(_complex.real.__get__(x), _complex.imag.__get__(x))),
              (_str, _str.__str__), (_bytes, _bytes.__bytes__))
 
+    untrusted_roots = {"__main__", "__mp_main__", "unittest", "mock", "pytest", "_pytest", "hypothesis"}
+    type_module, type_mro = _type.__dict__["__module__"].__get__, _type.__dict__["__mro__"].__get__
+    verdicts = {}
+
+    def is_trusted(t):
+        """A type is trusted unless it, or a class it inherits from, was made by the notebook
+        (module ``__main__``), by a mock library or by a test library (``pytest.approx``)."""
+        if t in trusted:
+            return True
+        verdict = verdicts.get(t)
+        if verdict is None:
+            verdict = True
+            for c in type_mro(t):
+                module = type_module(c) if c is not _object else "builtins"
+                if _type(module) is not _str or module.partition(".")[0] in untrusted_roots:
+                    verdict = False
+            verdicts[t] = verdict
+        return verdict
+
     def describe(t):
         return f"{_getattr(t, '__module__', '?')}.{_getattr(t, '__qualname__', '?')}"
 
@@ -169,7 +189,7 @@ def install(namespace, name, secret, imports, checks):
             return x
         if depth > 40:
             raise _TypeError("a check got a structure nested more than 40 levels deep")
-        if t in trusted or t is _list or t is _tuple or t is _dict:
+        if t is _list or t is _tuple or t is _dict or is_trusted(t):
             if _issubclass(t, ndarray):
                 if x.dtype is object_dtype or x.dtype == object_dtype:
                     items = _list(x.flat)

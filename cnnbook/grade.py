@@ -337,7 +337,8 @@ DUNDERS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__
            "__rsub__", "__hash__", "__contains__", "__array__", "__array_ufunc__",
            "__array_function__", "__array_interface__", "__array_struct__", "__array_priority__",
            "__torch_function__", "__torch_dispatch__", "__getattr__", "__getattribute__",
-           "__instancecheck__", "__subclasscheck__", "__class__", "__setattr__", "__delattr__"}
+           "__instancecheck__", "__subclasscheck__", "__class__", "__setattr__", "__delattr__",
+           "__module__", "__qualname__"}
 _VALUE_BASES = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str", "bytes",
                 "ndarray", "Tensor", "OrderedDict", "defaultdict", "UserDict", "UserList", "Mock",
                 "MagicMock", "NonCallableMock"}
@@ -352,6 +353,7 @@ _SUSPICIOUS_IMPORTS = {
     "jupyter_client": "kernels", "shutil": "file operations", "pickle": "code in data",
     "marshal": "code objects", "atexit": "exit hooks", "cnnbook.grade": "the grader",
     "cnnbook._grade_guard": "the grader", "cnnbook.exercises": "the exercise tools",
+    "pytest": "test helpers that compare loosely", "_pytest": "test helpers that compare loosely",
 }
 _SUSPICIOUS_CALLS = {
     "exec": "runs code from a string (hidden from this scan)", "eval": "evaluates a string",
@@ -478,8 +480,8 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(target, ast.Name):
             if target.id in self.checked:
                 self.flag(node, f"rebinds `{target.id}`, which the checks use")
-            elif target.id == "__builtins__":
-                self.flag(node, "rebinds __builtins__")
+            elif target.id in ("__builtins__", "__name__"):
+                self.flag(node, f"rebinds {target.id}")
             return
         if isinstance(target, ast.Attribute) and target.attr in DUNDERS:
             self.flag(node, f"sets the special method `{_dotted(target)}`")

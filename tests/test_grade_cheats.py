@@ -167,6 +167,9 @@ CHEATS = {
         {"scale": WRONG["scale"]},
         {"scale": "exec('import cnnbook.check as c; c.assert_close = lambda *a, **k: None')"},
         ["7.2"], "calls exec()"),
+    "answers with pytest.approx objects that equal anything near": (
+        {"counts": "import pytest\n    return {'dense': pytest.approx(0, abs=1e9), 'bias': pytest.approx(0, abs=1e9)}"},
+        None, ["7.1"], "imports pytest"),
     "a float-like object with __float__ and __sub__": (
         {"shift": "class Close:\n        __array_priority__ = 1000\n"
                   "        def __array_ufunc__(self, *a, **k):\n            return True\n"
@@ -283,3 +286,42 @@ def test_static_scan_leaves_ordinary_code_alone():
               "    def __init__(self):\n        self.w = np.ones(2)\n    def __call__(self, x):\n"
               "        return self.w * x\n")
     assert grade.scan_submission([("cell 3", source)], IMPORTS) == []
+
+
+TORCH_IMPORTS = "import numpy as np\nimport torch\n\ntorch.manual_seed(0)"
+
+
+@pytest.fixture
+def torch_book(tmp_path):
+    cells = [
+        new_code_cell(TORCH_IMPORTS, id="imports"),
+        new_markdown_cell("## Exercise 8.1: Double", metadata=meta("8.1", 2), id="ex81"),
+        new_code_cell("def doubled(t):\n    # BEGIN SOLUTION\n    return 2 * t\n    # END SOLUTION", id="sol"),
+        check("t = torch.randn(4, generator=torch.Generator().manual_seed(1))\n"
+              "assert torch.allclose(doubled(t), 2 * t)\nassert bool((doubled(t) == 2 * t).all())", "check-81"),
+    ]
+    root = tmp_path / "book"
+    (root / "solutions").mkdir(parents=True)
+    nbformat.write(new_notebook(cells=cells, metadata=solution_notebook().metadata),
+                   root / "solutions" / "08_torch.ipynb")
+    exercises.generate(root)
+    return root
+
+
+@pytest.mark.parametrize("cheat, flag", [
+    ("torch.allclose = lambda *a, **k: True\n"
+     "torch.Tensor.all = lambda self, *a, **k: torch.tensor(True)", "changes `torch.allclose`"),
+    ("class Yes(torch.Tensor):\n"
+     "    def __eq__(self, other):\n        return torch.ones(self.shape, dtype=torch.bool)\n"
+     "    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+     "        return True if func is torch.allclose else super().__torch_function__(func, types, args, kwargs or {})\n"
+     "_wrong = doubled\ndoubled = lambda t: _wrong(t).as_subclass(Yes)", "class Yes defines __eq__"),
+])
+def test_torch_cheats_score_zero_and_are_flagged(torch_book, tmp_path, cheat, flag):
+    nb = nbformat.read(torch_book / "exercises" / "08_torch.ipynb", as_version=4)
+    next(c for c in nb.cells if c.id == "sol").source = "def doubled(t):\n    return t\n\n" + cheat
+    report = graded(torch_book, tmp_path, nb, "mallory_08_torch.ipynb")
+    assert scores(report) == {"8.1": 0}, "\n".join(report.lines())
+    assert any(flag in f for f in report.flags), report.flags
+    right = nbformat.read(torch_book / "solutions" / "08_torch.ipynb", as_version=4)
+    assert scores(graded(torch_book, tmp_path, right, "solution_08_torch.ipynb")) == {"8.1": 2}
