@@ -29,6 +29,9 @@ __all__ = [
     "plot_conv_windows",
     "plot_heatmaps",
     "show_images_to_scale",
+    "plot_signal_response",
+    "plot_kernel_gallery",
+    "plot_loss_and_weights",
 ]
 
 #: Width of a full-page figure, in inches.
@@ -895,4 +898,228 @@ def show_images_to_scale(rows, titles: Sequence[Sequence[str]] | None = None, *,
                      row_labels[r], fontsize=9, va="center", ha="left")
     if suptitle:
         fig.suptitle(suptitle, fontsize=10, y=1 - 0.08 / fig_h)
+    return fig
+
+
+# =============================================================================================
+# Chapter 2: convolution as a feature detector
+# =============================================================================================
+def _kernel_denominator(kernel: np.ndarray, largest: int = 64) -> int:
+    """The smallest d <= largest such that d * kernel is an integer array (1 if there is none)."""
+    for d in range(1, largest + 1):
+        scaled = kernel * d
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-9):
+            return d
+    return 1
+
+
+def _format_entry(value: float) -> str:
+    """A kernel or array entry as short text: integers without a decimal point, else 2 decimals."""
+    value = float(value)
+    if abs(value - round(value)) < 1e-9:
+        return str(int(round(value)))
+    return f"{value:.2f}"
+
+
+def plot_signal_response(signal, responses: Mapping[str, Sequence[float]], *, kernel_size: int,
+                         title: str | None = None, signal_label: str = "input x"):
+    """A 1-D signal and the output of sliding a kernel over it, aligned by position.
+
+    Output ``i`` of a valid sliding window is computed from inputs ``i .. i + kernel_size - 1``,
+    so it is drawn at the centre of that window, ``i + (kernel_size - 1) / 2``: a peak sits
+    between the two inputs where the signal jumps.
+
+    Parameters
+    ----------
+    signal : sequence of float, length n
+    responses : mapping label -> sequence of float, each of length ``n - kernel_size + 1``
+        E.g. ``{"np.correlate(x, [-1, 1])": ..., "np.convolve(x, [-1, 1])": ...}``.
+    kernel_size : int
+    title : str, optional
+    signal_label : str, default "input x"
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two axes (input above, outputs below) with a shared x axis.
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"signal: expected a non-empty 1-D sequence, got shape {x.shape}")
+    if not (isinstance(kernel_size, (int, np.integer)) and 1 <= kernel_size <= x.size):
+        raise ValueError(f"kernel_size: expected an int from 1 to len(signal) = {x.size}, got {kernel_size!r}")
+    if not responses:
+        raise ValueError("responses: expected at least one output to draw")
+    n_out = x.size - kernel_size + 1
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 4.0), dpi=DPI, sharex=True)
+    positions = np.arange(x.size)
+    top.plot(positions, x, "o-", color="0.3")
+    top.set_ylabel(signal_label)
+    top.set_title("input signal")
+    centres = np.arange(n_out) + (kernel_size - 1) / 2
+    markers = ["o", "s", "^", "D"]
+    for k, (label, values) in enumerate(responses.items()):
+        y = np.asarray(values, dtype=np.float64)
+        if y.shape != (n_out,):
+            raise ValueError(f"responses[{label!r}]: expected {n_out} values "
+                             f"(len(signal) - kernel_size + 1), got shape {y.shape}")
+        offset = (k - (len(responses) - 1) / 2) * 0.12
+        bottom.vlines(centres + offset, 0, y, color=f"C{k}", linewidth=2)
+        bottom.plot(centres + offset, y, markers[k % len(markers)], color=f"C{k}", label=label)
+    bottom.axhline(0, color="0.6", linewidth=0.8)
+    bottom.set_xlabel("position (an output is drawn at the centre of its window)")
+    bottom.set_ylabel("output y")
+    bottom.set_title("output of the sliding kernel")
+    bottom.legend(fontsize=8)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        ax.margins(y=0.15)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_kernel_gallery(kernels: Mapping[str, np.ndarray], maps: Sequence[np.ndarray], *,
+                        suptitle: str | None = None, map_titles: Sequence[str] | None = None,
+                        cell: float = 1.5, annotate: bool = True, clip: float = 1.0):
+    """Kernels above the feature maps they produce, one column per kernel.
+
+    Each kernel is drawn as a heat map (blue negative, red positive) with its entries written in;
+    a kernel whose entries share a denominator (a blur's 1/9 or 1/16) shows the integers and
+    "× 1/d" in its title. Each feature map is drawn in grey scaled to its own range, between its
+    ``clip``-th and ``(100 - clip)``-th percentiles, so that a few extreme values do not wash out
+    the rest (for a signed map, mid-grey is near 0).
+
+    Parameters
+    ----------
+    kernels : mapping name -> ndarray of shape (kH, kW)
+    maps : sequence of ndarray of shape (H', W'), one per kernel
+    suptitle : str, optional
+    map_titles : sequence of str, optional
+        One per map, drawn under it (e.g. the range of its values).
+    cell : float, default 1.5
+        Width of one column in inches (capped so that the figure fits the page).
+    annotate : bool, default True
+        Write each kernel entry in its cell (turn off for large or learned kernels).
+    clip : float, default 1.0
+        Percentile (0 to 50) clipped at each end of a map's grey scale; 0 uses the full range.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        ``2 * len(kernels)`` axes: the kernels first, then the maps.
+    """
+    if not 0 <= clip < 50:
+        raise ValueError(f"clip: expected a percentile from 0 to 50, got {clip!r}")
+    names = list(kernels)
+    if not names:
+        raise ValueError("kernels: expected at least one kernel")
+    if len(maps) != len(names):
+        raise ValueError(f"maps: expected {len(names)} feature maps (one per kernel), got {len(maps)}")
+    if map_titles is not None and len(map_titles) != len(names):
+        raise ValueError(f"map_titles: expected {len(names)} titles, got {len(map_titles)}")
+    n = len(names)
+    width = min(PAGE_WIDTH, cell * n)
+    col = width / n
+    fig, axes = plt.subplots(2, n, figsize=(width, col * 2 + 0.9), dpi=DPI, squeeze=False,
+                             gridspec_kw={"height_ratios": [0.75, 1]})
+    for k, name in enumerate(names):
+        kernel = np.asarray(kernels[name], dtype=np.float64)
+        if kernel.ndim != 2:
+            raise ValueError(f"kernels[{name!r}]: expected a 2-D array, got shape {kernel.shape}")
+        d = _kernel_denominator(kernel)
+        shown = kernel * d
+        limit = float(np.max(np.abs(shown))) or 1.0
+        ax = axes[0, k]
+        ax.imshow(shown, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        for (i, j), v in np.ndenumerate(shown if annotate else np.empty((0, 0))):
+            ax.text(j, i, _format_entry(v), ha="center", va="center", fontsize=8,
+                    color="white" if abs(v) > 0.6 * limit else "black")
+        ax.set_title(name + (f"\n× 1/{d}" if d > 1 else ""), fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        feature = np.asarray(maps[k], dtype=np.float64)
+        if feature.ndim != 2:
+            raise ValueError(f"maps[{k}]: expected a 2-D feature map, got shape {feature.shape}")
+        ax = axes[1, k]
+        low, high = np.percentile(feature, [clip, 100 - clip])
+        ax.imshow(feature, cmap="gray", interpolation="nearest", vmin=low, vmax=max(high, low + 1e-12))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if map_titles is not None:
+            ax.set_xlabel(map_titles[k], fontsize=8)
+    axes[0, 0].set_ylabel("kernel", fontsize=9)
+    axes[1, 0].set_ylabel("feature map", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_and_weights(losses: Mapping[str, Sequence[float]], weights: Mapping[str, np.ndarray], *,
+                          target: Sequence[float] | None = None, weight_names: Sequence[str] | None = None,
+                          title: str | None = None, xlabel: str = "gradient-descent step"):
+    """Training of a few weights: the loss (log scale) and every weight, step by step.
+
+    Parameters
+    ----------
+    losses : mapping run name -> sequence of float, one loss per step
+    weights : mapping run name -> array of shape (steps, n_weights)
+        The weights after each step, e.g. a learned kernel flattened; the same run names as
+        ``losses``. The first run is drawn solid, the others dashed on top of it.
+    target : sequence of float, optional
+        The values the weights should reach, drawn as dotted horizontal lines.
+    weight_names : sequence of str, optional
+        One label per weight (default "w[0]", "w[1]", ...).
+    title : str, optional
+    xlabel : str, default "gradient-descent step"
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two axes: the loss on a logarithmic axis, the weights on a linear one.
+    """
+    if not losses or set(losses) != set(weights):
+        raise ValueError(f"losses, weights: expected the same non-empty run names, got "
+                         f"{sorted(losses)} and {sorted(weights)}")
+    tracks = {name: np.asarray(w, dtype=np.float64) for name, w in weights.items()}
+    n_weights = {w.shape[1] if w.ndim == 2 else -1 for w in tracks.values()}
+    if len(n_weights) != 1 or -1 in n_weights:
+        raise ValueError(f"weights: expected 2-D arrays (steps, n_weights) with one n_weights, got "
+                         f"shapes {[w.shape for w in tracks.values()]}")
+    n = n_weights.pop()
+    names = list(weight_names) if weight_names is not None else [f"w[{i}]" for i in range(n)]
+    if len(names) != n:
+        raise ValueError(f"weight_names: expected {n} names, got {len(names)}")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.4), dpi=DPI)
+    for r, (run, values) in enumerate(losses.items()):
+        values = np.asarray(values, dtype=np.float64)
+        style = {"linestyle": "-" if r == 0 else "--", "linewidth": 3 if r == 0 else 1.5,
+                 "alpha": 0.5 if r == 0 else 1.0}
+        left.plot(np.arange(1, len(values) + 1), values, label=run, color=f"C{r}", **style)
+        track = tracks[run]
+        for i in range(n):
+            right.plot(np.arange(1, len(track) + 1), track[:, i], color=f"C{i + 2}", **style,
+                       label=f"{names[i]} ({run})")
+    left.set_yscale("log")
+    left.set_xlabel(xlabel)
+    left.set_ylabel("loss (log scale)")
+    left.set_title("loss")
+    if target is not None:
+        target = np.asarray(target, dtype=np.float64).ravel()
+        if target.shape != (n,):
+            raise ValueError(f"target: expected {n} values, got shape {target.shape}")
+        for i, value in enumerate(target):
+            right.axhline(value, color="0.4", linestyle=":", linewidth=1)
+        right.plot([], [], color="0.4", linestyle=":", label="target")
+    right.set_xlabel(xlabel)
+    right.set_ylabel("weight value")
+    right.set_title("weights")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
     return fig
