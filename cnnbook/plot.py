@@ -1123,3 +1123,157 @@ def plot_loss_and_weights(losses: Mapping[str, Sequence[float]], weights: Mappin
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# =============================================================================================
+# Pooling (chapter 5): pooling windows as intervals, annotated tables, curves over a shared x
+# =============================================================================================
+
+__all__ += ["plot_intervals", "plot_table", "plot_lines"]
+
+
+def plot_intervals(rows: Mapping[str, Sequence[tuple[int, int]]], n: int, *, title: str | None = None,
+                   xlabel: str = "input position"):
+    """Half-open intervals ``[start, end)`` of positions ``0 .. n - 1``, one group of bars per row.
+
+    Draws, for instance, the pooling windows that two rules place on an input of length ``n``:
+    every window is a bar over the positions it covers, windows of one row are stacked so that
+    overlaps stay visible, and positions no window covers are easy to spot.
+
+    Parameters
+    ----------
+    rows : mapping label -> sequence of (start, end)
+        Each interval must satisfy ``0 <= start < end <= n``.
+    n : int
+        Number of input positions (the x axis shows 0 .. n - 1).
+    title : str, optional
+    xlabel : str, default "input position"
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes, one y tick per row.
+    """
+    if not rows:
+        raise ValueError("rows: expected at least one row of intervals")
+    if not (isinstance(n, (int, np.integer)) and n >= 1):
+        raise ValueError(f"n: expected a positive int, got {n!r}")
+    for label, intervals in rows.items():
+        for start, end in intervals:
+            if not 0 <= start < end <= n:
+                raise ValueError(f"rows[{label!r}]: interval ({start}, {end}) is not inside [0, {n}) "
+                                 f"with start < end")
+    heights = [max(1, len(v)) for v in rows.values()]
+    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH, 2.5 + 0.45 * n), 0.6 + 0.28 * sum(heights) + 0.3 * len(rows)),
+                           dpi=DPI)
+    cmap = plt.get_cmap("tab10")
+    y, ticks = 0.0, []
+    for r, (label, intervals) in enumerate(rows.items()):
+        top = y
+        for j, (start, end) in enumerate(intervals):
+            ax.barh(y, end - start, left=start - 0.5, height=0.7, color=cmap(j % 10), alpha=0.75,
+                    edgecolor="black", linewidth=0.6)
+            ax.text((start + end - 1) / 2, y, f"[{start}, {end})", ha="center", va="center", fontsize=8)
+            y += 1
+        y += 0 if intervals else 1
+        ticks.append(((top + y - 1) / 2, f"{label}\n{len(intervals)} windows"))
+        if r < len(rows) - 1:
+            ax.axhline(y - 0.2, color="0.6", linewidth=0.8)
+        y += 0.6
+    ax.set_yticks([t for t, _ in ticks], [lab for _, lab in ticks], fontsize=9)
+    ax.set_xticks(np.arange(n))
+    ax.set_xlim(-0.7, n - 0.3)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_table(values, *, xticklabels: Sequence, yticklabels: Sequence, xlabel: str, ylabel: str,
+                 title: str, text=None, cmap: str = "RdYlGn_r", vmin: float | None = None,
+                 vmax: float | None = None, colorbar_label: str | None = None):
+    """An annotated table: a heat map of a 2-D array with a label written in every cell.
+
+    Parameters
+    ----------
+    values : array_like, shape (R, C)
+        The numbers that set each cell's colour (NaN cells are drawn grey).
+    xticklabels, yticklabels : sequence
+        C column labels and R row labels.
+    xlabel, ylabel, title : str
+    text : array_like of str, shape (R, C), optional
+        What to write in each cell; default: the values, formatted with ``{:g}``.
+    cmap : str, default "RdYlGn_r"
+    vmin, vmax : float, optional
+    colorbar_label : str, optional
+        Adds a colour bar with this label.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes (two with the colour bar).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.size == 0:
+        raise ValueError(f"values: expected a non-empty 2-D array, got shape {v.shape}")
+    R, C = v.shape
+    if len(xticklabels) != C or len(yticklabels) != R:
+        raise ValueError(f"xticklabels, yticklabels: expected {C} and {R} labels, got "
+                         f"{len(xticklabels)} and {len(yticklabels)}")
+    if text is None:
+        text = np.vectorize(lambda a: "" if np.isnan(a) else f"{a:g}")(v)
+    text = np.asarray(text, dtype=object)
+    if text.shape != v.shape:
+        raise ValueError(f"text: expected shape {v.shape} (the shape of values), got {text.shape}")
+    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH, 1.6 + 0.42 * C), 1.0 + 0.32 * R), dpi=DPI)
+    colormap = plt.get_cmap(cmap).with_extremes(bad="0.85")
+    image = ax.imshow(np.ma.masked_invalid(v), cmap=colormap, vmin=vmin, vmax=vmax, aspect="auto",
+                      interpolation="nearest")
+    for (r, c), label in np.ndenumerate(text):
+        ax.text(c, r, str(label), ha="center", va="center", fontsize=8)
+    ax.set_xticks(np.arange(C), [str(t) for t in xticklabels], fontsize=8)
+    ax.set_yticks(np.arange(R), [str(t) for t in yticklabels], fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if colorbar_label is not None:
+        fig.colorbar(image, ax=ax, label=colorbar_label, shrink=0.9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lines(x, ys: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str, title: str,
+               styles: Mapping[str, Mapping] | None = None):
+    """Several curves over one shared x axis, with a legend.
+
+    Parameters
+    ----------
+    x : sequence of float, length L
+    ys : mapping label -> sequence of L floats
+    xlabel, ylabel, title : str
+    styles : mapping label -> keyword arguments for ``Axes.plot``, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes with one line per entry of ``ys``.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    if not ys:
+        raise ValueError("ys: expected at least one curve")
+    fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=DPI)
+    for label, y in ys.items():
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != xs.shape:
+            raise ValueError(f"ys[{label!r}]: expected {xs.shape[0]} values (one per x), got shape {y.shape}")
+        ax.plot(xs, y, label=label, **((styles or {}).get(label, {})))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
