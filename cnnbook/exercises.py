@@ -3,6 +3,7 @@
     python -m cnnbook.exercises                  # (re)write exercises/ from solutions/
     python -m cnnbook.exercises --check          # fail if exercises/ is out of date
     python -m cnnbook.exercises --stage-student DIR   # a copy of the book without solutions
+    python -m cnnbook.exercises --nbgrader DIR   # an nbgrader course: DIR/source/chNN/, config
 
 ``solutions/NN_slug.ipynb`` is the only edited source. In it:
 
@@ -43,6 +44,8 @@ __all__ = [
     "generate",
     "check",
     "stage_student_book",
+    "nbgrader_notebook",
+    "nbgrader_course",
     "main",
 ]
 
@@ -364,6 +367,136 @@ def stage_student_book(root: Path | str, dest: Path | str) -> Path:
     return dest
 
 
+# -- nbgrader ----------------------------------------------------------------------------------------
+
+NBGRADER_SCHEMA = 3
+NBGRADER_REIMPORT = "# The notebook's imports again: this check uses the real ones, whatever a cell rebound."
+
+NBGRADER_CONFIG = '''"""nbgrader configuration for the exercises of *Convolutional Networks from Scratch*.
+
+Written by `python -m cnnbook.exercises --nbgrader DIR`. The notebooks in source/ are made from
+the book's solutions/ notebooks: edit those, and run the command again. In this folder:
+
+    nbgrader generate_assignment ch01 --create   # release/ch01/: stubs instead of solutions
+    # students fetch, work and submit (nbgrader's exchange on JupyterHub), or put their
+    # notebooks in submitted/STUDENT_ID/ch01/ yourself
+    nbgrader autograde ch01 --create             # run every submission and score its checks
+    # the Formgrader tab (or `nbgrader formgrade`): grade the written answers by hand
+    nbgrader export                              # every grade to grades.csv
+
+`nbgrader` starts `alembic` from PATH: activate the environment it is installed in (or put its
+bin/ folder on PATH). The kernel that autogrades must import the book's package `cnnbook`:
+install the book (or its student edition) into the environment of that kernel.
+"""
+c = get_config()  # noqa: F821 (nbgrader provides get_config)
+
+c.CourseDirectory.course_id = "cnn-from-scratch"
+
+# The book marks solution code with "# BEGIN SOLUTION" / "# END SOLUTION" lines, like nbgrader.
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.code_stub = {"python": 'raise NotImplementedError("replace this line with your solution")'}
+c.ClearSolutions.text_stub = "*Write your answer here.*"
+
+# Some exercises train a small network: allow a cell {timeout} s (nbgrader's default is 30 s).
+c.Execute.timeout = {timeout}
+
+# A check fails by raising an error. Text on stderr (a warning, a progress bar) would otherwise
+# cost the cell its points: ignore it.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\\s\\S]*"
+
+# Put back a check cell a student deleted (locked cells that were edited are restored anyway).
+c.OverwriteCells.add_missing_cells = True
+'''
+
+
+def _grade_id(*parts: str) -> str:
+    """An nbgrader grade_id (letters, digits, ``_`` and ``-`` only): ``ex1_2_check``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", "_".join(parts))
+
+
+def _nbgrader_meta(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
+    meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
+            "schema_version": NBGRADER_SCHEMA}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def _import_lines(nb) -> str:
+    first = next((cell for cell in nb.cells if cell.cell_type == "code"), None)
+    lines = first.source.splitlines() if first else []
+    return "\n".join(line for line in lines if re.match(r"^(import|from)\s", line))
+
+
+def nbgrader_notebook(nb, name: str = "notebook"):
+    """The nbgrader source version of solution notebook ``nb`` (``nb`` itself is not modified).
+
+    Solution code cells become nbgrader solution cells (the ``# BEGIN SOLUTION`` lines are
+    nbgrader's own markers); each check cell becomes a locked, autograded test cell worth the
+    exercise's points (shared equally if it has several), beginning with the notebook's import
+    lines so that a name the student rebinds cannot weaken it; a prose answer becomes a manually
+    graded answer cell worth the exercise's points; every other cell is read-only. Grade ids are
+    ``ex{N}_{M}_solution``, ``ex{N}_{M}_check``, ``ex{N}_{M}_answer`` (numbered from the second on)
+    and ``cell_{id}``.
+    """
+    exercises = list_exercises(nb, name)
+    source = copy.deepcopy(nb)
+    imports = _import_lines(nb)
+    owner = {i: e for e in exercises for i in e.cells}
+    for index, cell in enumerate(source.cells):
+        e = owner.get(index)
+        tag = e.id.replace(".", "_") if e else ""
+        if e and index in e.check_cells:
+            k = e.check_cells.index(index)
+            share = e.points / len(e.check_cells)
+            meta = _nbgrader_meta(_grade_id(f"ex{tag}", "check" + (f"{k + 1}" if k else "")),
+                                  grade=True, locked=True, points=share)
+            if imports:
+                cell.source = f"{NBGRADER_REIMPORT}\n{imports}\n\n{cell.source}"
+        elif e and index in e.solution_cells:
+            k = e.solution_cells.index(index)
+            suffix = f"{k + 1}" if k else ""
+            if cell.cell_type == "markdown":
+                written = [i for i in e.solution_cells if source.cells[i].cell_type == "markdown"]
+                points = 0 if e.graded else e.points / len(written)
+                meta = _nbgrader_meta(_grade_id(f"ex{tag}", "answer" + suffix), grade=True,
+                                      solution=True, points=points)
+            else:
+                meta = _nbgrader_meta(_grade_id(f"ex{tag}", "solution" + suffix), solution=True)
+        else:
+            meta = _nbgrader_meta(_grade_id("cell", cell.get("id") or str(index)), locked=True)
+        cell.metadata["nbgrader"] = meta
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
+    return source
+
+
+def nbgrader_course(root: Path | str, dest: Path | str, *, timeout: int = 600) -> list[Path]:
+    """Write an nbgrader course folder: ``dest/source/chNN/NN_slug.ipynb`` and ``nbgrader_config.py``.
+
+    One assignment per solution notebook, named ``chNN`` after its number. Existing files of
+    ``dest`` (a gradebook, submissions) are kept; the source notebooks and the configuration are
+    rewritten. Returns the files written.
+    """
+    root, dest = Path(root), Path(dest)
+    written = []
+    for solution, _ in _pairs(root):
+        number = re.match(r"\d+", solution.name)
+        if not number:
+            raise ExerciseError(f"{solution}: name solution notebooks NN_slug.ipynb for nbgrader")
+        nb = nbformat.read(solution, as_version=4)
+        target = dest / "source" / f"ch{number.group(0)}" / solution.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(nbformat.writes(nbgrader_notebook(nb, str(solution))) + "\n", encoding="utf-8")
+        written.append(target)
+    config = dest / "nbgrader_config.py"
+    config.write_text(NBGRADER_CONFIG.replace("{timeout}", str(timeout)), encoding="utf-8")
+    return written + [config]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnbook.exercises",
                                      description="Generate exercises/ (student copies) from solutions/.")
@@ -372,6 +505,8 @@ def main(argv=None) -> int:
     group.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
     group.add_argument("--stage-student", type=Path, metavar="DIR",
                        help="copy the book into DIR with solutions replaced by student copies")
+    group.add_argument("--nbgrader", type=Path, metavar="DIR",
+                       help="write an nbgrader course into DIR (source/chNN/ and nbgrader_config.py)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite student copies even if they have been run (outputs are lost)")
     args = parser.parse_args(argv)
@@ -385,6 +520,11 @@ def main(argv=None) -> int:
                       file=sys.stderr)
                 return 1
             print(f"exercises/ is up to date ({len(list(_pairs(args.root)))} notebooks)")
+            return 0
+        if args.nbgrader:
+            files = nbgrader_course(args.root, args.nbgrader)
+            print(f"nbgrader course written to {args.nbgrader} ({len(files) - 1} notebooks); "
+                  f"next: cd {args.nbgrader} && nbgrader generate_assignment ch01 --create")
             return 0
         if args.stage_student:
             dest = stage_student_book(args.root, args.stage_student)
