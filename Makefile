@@ -16,7 +16,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb) $(wildcard solutions/*.ipynb))
 
-.PHONY: help install book test unit notebooks execute exercises student grade bench lock clean
+.PHONY: help install book test unit notebooks execute exercises student grade nbgrader bench lock clean
 
 help:
 	@echo "make book       build the web book into _build/html (sets everything up first)"
@@ -24,7 +24,8 @@ help:
 	@echo "make execute    re-run every chapter and solution notebook in place (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ (student copies) from solutions/"
 	@echo "make student    build the student edition (no solutions) into _build/student/_build/html"
-	@echo "make grade      grade exercise notebooks (NB=notebook or folder; default exercises/)"
+	@echo "make grade      grade exercise notebooks (NB=notebook or folder; default exercises/; JOBS at a time)"
+	@echo "make nbgrader   write an nbgrader course (DIR=folder; default _build/nbgrader)"
 	@echo "make bench      time the NumPy engine against PyTorch, write bench/results.md"
 	@echo "make lock       re-resolve the dependencies of pyproject.toml into requirements.lock"
 	@echo "make clean      remove build outputs (keeps .venv)"
@@ -72,7 +73,10 @@ student: $(STAMP)
 	@echo "_build/student-edition.tar.gz is what students need to run it (no solutions inside)."
 
 grade: $(STAMP)
-	$(PY) -m cnnbook.grade $(or $(NB),exercises)
+	$(PY) -m cnnbook.grade -j $(JOBS) $(or $(NB),exercises)
+
+nbgrader: $(STAMP)
+	$(PY) -m cnnbook.exercises --nbgrader $(or $(DIR),_build/nbgrader)
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -241,6 +241,73 @@ def make_student_notebook(nb, name: str = "notebook"):
     return student
 
 
+# -- the exercise index ---------------------------------------------------------------------------
+
+INDEX = "exercise_index.md"
+_HEADING = re.compile(r"^#+\s*Exercise\s+(?P<id>\d+\.\d+)\s*[:.]?\s*(?P<title>.*?)\s*$")
+
+
+def _title(cell, exercise_id: str) -> tuple[str, str | None]:
+    """The exercise's title and the HTML id of its heading (None if it has no heading)."""
+    lines = [line for line in cell.source.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    match = _HEADING.match(first)
+    if match:
+        from docutils.nodes import make_id
+
+        return match["title"] or f"Exercise {exercise_id}", make_id(first.lstrip("#").strip())
+    text = re.sub(r"[*_`#]", "", first)
+    text = re.sub(rf"^\s*Exercise\s+{re.escape(exercise_id)}\s*[:.]?\s*", "", text).strip()
+    return text or f"Exercise {exercise_id}", None
+
+
+def _cell_text(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def exercise_index(root: Path | str = ".", folder: str = "solutions") -> str:
+    """The Markdown of the exercise index page: every exercise of every notebook in ``solutions/``.
+
+    Links point to the exercise pages in ``folder`` (``exercises`` in the student edition).
+    """
+    root = Path(root)
+    sections, total, auto, manual = [], 0, 0.0, 0.0
+    for solution, _ in _pairs(root):
+        nb = nbformat.read(solution, as_version=4)
+        exercises = list_exercises(nb, str(solution))
+        heading = next((c.source.splitlines()[0] for c in nb.cells
+                        if c.cell_type == "markdown" and c.source.startswith("# ")), f"# {solution.stem}")
+        chapter = re.sub(r"^#\s*(Exercises\s*[:\u2014-]\s*)?", "", heading).strip()
+        number = re.match(r"\d+", solution.name)
+        title = f"Chapter {int(number.group(0))}: {chapter}" if number else chapter
+        page = f"{folder}/{solution.stem}"
+        links = [f"[the exercises]({page}.ipynb)"]
+        if (root / "chapters" / solution.name).exists():
+            links.insert(0, f"[the chapter](chapters/{solution.stem}.ipynb)")
+        links[0] = links[0][:2].upper() + links[0][2:]
+        points = sum(e.points for e in exercises if e.graded)
+        by_hand = sum(e.points for e in exercises if not e.graded)
+        rows = ["| Exercise | Title | Difficulty | Points | Graded | Objective |",
+                "|---|---|:-:|:-:|---|---|"]
+        for e in exercises:
+            name, anchor = _title(nb.cells[e.cells[0]], e.id)
+            link = f'<a href="{page}.html{"#" + anchor if anchor else ""}">{e.id}</a>'
+            rows.append(f"| {link} | {_cell_text(name)} | {e.difficulty} | {e.points:g} | "
+                        f"{'automatically' if e.graded else 'by hand'} | {_cell_text(e.objective)} |")
+        sections += [f"## {title}", "",
+                     f"{' · '.join(links)} · {len(exercises)} exercises, {points:g} points graded "
+                     f"automatically, {by_hand:g} by hand", "", *rows, ""]
+        total, auto, manual = total + len(exercises), auto + points, manual + by_hand
+    intro = [f"# Exercise index", "",
+             "Every exercise of the book, chapter by chapter: its points, its difficulty (1 easy, 3 hard), "
+             "its learning objective, and whether the grader checks it automatically or a person grades "
+             f"it by hand. In all: {total} exercises, {auto:g} points graded automatically and "
+             f"{manual:g} by hand.", "",
+             "<!-- Generated from the exercises' metadata by `python -m cnnbook.exercises` "
+             "(`make exercises`): do not edit by hand. -->", ""]
+    return "\n".join(intro + sections).rstrip() + "\n"
+
+
 def _student_json(solution_path: Path) -> str:
     nb = nbformat.read(solution_path, as_version=4)
     student = make_student_notebook(nb, name=str(solution_path))
@@ -269,6 +336,8 @@ def generate(root: Path | str = ".", *, force: bool = False) -> list[Path]:
     unless ``force`` is true; an ``ExerciseError`` says where to move it.
     """
     root = Path(root)
+    if not (root / "solutions").is_dir():  # the student edition: exercises/ is the source
+        return []
     (root / "exercises").mkdir(exist_ok=True)
     changed = []
     for solution, target in _pairs(root):
@@ -285,12 +354,18 @@ def generate(root: Path | str = ".", *, force: bool = False) -> list[Path]:
         if stale.name not in expected:
             stale.unlink()
             changed.append(stale)
+    index = exercise_index(root)
+    if not (root / INDEX).exists() or (root / INDEX).read_text(encoding="utf-8") != index:
+        (root / INDEX).write_text(index, encoding="utf-8")
+        changed.append(root / INDEX)
     return changed
 
 
 def check(root: Path | str = ".") -> list[str]:
     """Return a list of problems: student copies missing, stale or without a solution notebook."""
     root = Path(root)
+    if not (root / "solutions").is_dir():  # the student edition: exercises/ is the source
+        return []
     problems = []
     expected = set()
     for solution, target in _pairs(root):
@@ -307,6 +382,11 @@ def check(root: Path | str = ".") -> list[str]:
     for extra in sorted((root / "exercises").glob("*.ipynb")):
         if extra.name not in expected:
             problems.append(f"{extra} has no solutions/{extra.name}")
+    if not problems:
+        if not (root / INDEX).exists():
+            problems.append(f"{root / INDEX} is missing")
+        elif (root / INDEX).read_text(encoding="utf-8") != exercise_index(root):
+            problems.append(f"{root / INDEX} is out of date with the exercises' metadata")
     return problems
 
 
@@ -322,13 +402,13 @@ and a Unix shell (Linux, macOS, or WSL on Windows).
 
 ```bash
 make book                     # set up .venv (about 1.5 min) and build the web book: _build/html/index.html
-mkdir -p work && cp solutions/01_fully_connected.ipynb work/
+mkdir -p work && cp exercises/01_fully_connected.ipynb work/
 .venv/bin/jupyter lab work/01_fully_connected.ipynb
 ```
 
 Run each exercise cell and the **check** cell after it: the check passes when your answer is
 right. Conceptual exercises are answered in the "Your answer" cells. Work in `work/`, not in
-`solutions/` (which holds the blank exercise notebooks the web book shows). To see your points:
+`exercises/` (which holds the blank exercise notebooks the web book shows). To see your points:
 
 ```bash
 .venv/bin/python -m cnnbook.grade work/01_fully_connected.ipynb
@@ -336,13 +416,44 @@ right. Conceptual exercises are answered in the "Your answer" cells. Work in `wo
 """
 
 
-def stage_student_book(root: Path | str, dest: Path | str) -> Path:
-    """Copy the book into ``dest`` with each ``solutions/`` notebook replaced by its student copy.
+INSTRUCTOR_PAGES = ("instructors.md",)  # left out of the student edition
 
-    The table of contents, titles and links stay the same, so the student edition builds with
-    the same zero-warning settings as the full book. With the Makefile, the package and the lock
-    file alongside, ``dest`` is also what a student needs to run the notebooks (``make book``),
-    with no solution anywhere in it.
+
+def _student_toc(text: str) -> str:
+    """The table of contents of the student edition: exercise pages under exercises/, no guide."""
+    lines = []
+    for line in text.splitlines():
+        if line.strip() in {f"- file: {Path(page).stem}" for page in INSTRUCTOR_PAGES}:
+            continue
+        lines.append(line.replace("file: solutions/", "file: exercises/")
+                     .replace("caption: Teaching with this book", "caption: Exercises"))
+    return "\n".join(lines) + "\n"
+
+
+def _student_config(text: str) -> str:
+    """``_config.yml`` of the student edition: the pages in exercises/ are part of the book."""
+    out = re.sub(r"^(exclude_patterns:.*?),\s*exercises\b", r"\1", text, count=1, flags=re.M)
+    if re.search(r"^exclude_patterns:.*\bexercises\b", out, flags=re.M):
+        raise ExerciseError("_config.yml: cannot take exercises out of exclude_patterns for the student edition")
+    return out
+
+
+def _student_links(text: str) -> str:
+    """Links to exercise pages point to exercises/ instead of solutions/."""
+    for before in ("](../solutions/", "](solutions/", "<../solutions/", "`../solutions/", 'href="solutions/'):
+        text = text.replace(before, before.replace("solutions/", "exercises/"))
+    return text
+
+
+def stage_student_book(root: Path | str, dest: Path | str) -> Path:
+    """Copy the book into ``dest`` without solutions: the exercise pages are the student copies.
+
+    They live under ``exercises/`` (so a student's URL reads ``exercises/NN_slug.html``); the
+    table of contents, the chapters' links and the exercise index point there, and the
+    instructor's guide is left out. The student edition builds with the same zero-warning
+    settings as the full book. With the Makefile, the package and the lock file alongside,
+    ``dest`` is also what a student needs to run the notebooks (``make book``), with no solution
+    anywhere in it.
     """
     root, dest = Path(root).resolve(), Path(dest).resolve()
     if dest == root or dest in root.parents or dest.parent == root:
@@ -353,17 +464,26 @@ def stage_student_book(root: Path | str, dest: Path | str) -> Path:
     for name in _BOOK_FILES:
         if (root / name).exists():
             shutil.copy2(root / name, dest / name)
+    if (dest / "_toc.yml").exists():
+        (dest / "_toc.yml").write_text(_student_toc((dest / "_toc.yml").read_text(encoding="utf-8")), encoding="utf-8")
+    if (dest / "_config.yml").exists():
+        (dest / "_config.yml").write_text(_student_config((dest / "_config.yml").read_text(encoding="utf-8")),
+                                          encoding="utf-8")
     for md in root.glob("*.md"):
-        if md.name != "README.md":
-            shutil.copy2(md, dest / md.name)
+        if md.name != "README.md" and md.name not in INSTRUCTOR_PAGES:
+            (dest / md.name).write_text(_student_links(md.read_text(encoding="utf-8")), encoding="utf-8")
     (dest / "README.md").write_text(STUDENT_README, encoding="utf-8")
     for folder in _BOOK_DIRS:
         if (root / folder).is_dir():
             shutil.copytree(root / folder, dest / folder,
                             ignore=shutil.ignore_patterns("__pycache__"))
-    (dest / "solutions").mkdir()
+    for notebook in (dest / "chapters").glob("*.ipynb"):
+        notebook.write_text(_student_links(notebook.read_text(encoding="utf-8")), encoding="utf-8")
+    (dest / "exercises").mkdir()
     for solution, _ in _pairs(root):
-        (dest / "solutions" / solution.name).write_text(_student_json(solution), encoding="utf-8")
+        (dest / "exercises" / solution.name).write_text(_student_json(solution), encoding="utf-8")
+    if (root / "solutions").is_dir() and list(_pairs(root)):
+        (dest / INDEX).write_text(exercise_index(root, folder="exercises"), encoding="utf-8")
     return dest
 
 
@@ -516,7 +636,7 @@ def main(argv=None) -> int:
             for problem in problems:
                 print(problem, file=sys.stderr)
             if problems:
-                print("run `make exercises` (python -m cnnbook.exercises) and commit exercises/",
+                print(f"run `make exercises` (python -m cnnbook.exercises) and commit exercises/ and {INDEX}",
                       file=sys.stderr)
                 return 1
             print(f"exercises/ is up to date ({len(list(_pairs(args.root)))} notebooks)")

@@ -46,7 +46,8 @@ def test_book_builds_with_zero_warnings(built):
 
 def test_every_toc_page_is_rendered(built):
     _, html = built
-    for page in ["index.html", "intro.html", "glossary.html", "notation.html", "references.html"]:
+    for page in ["index.html", "intro.html", "glossary.html", "notation.html", "references.html",
+                 "instructors.html", "exercise_index.html"]:
         assert (html / page).exists(), page
     for notebook in sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb")):
         assert (html / notebook.parent.name / f"{notebook.stem}.html").exists(), notebook.name
@@ -58,6 +59,15 @@ def test_full_book_shows_the_model_answers(built):
         words = page_words((html / "solutions" / f"{solution.stem}.html").read_text(encoding="utf-8"))
         for opening in model_answer_openings(solution):
             assert opening in words, f"model answer missing from the web book: {opening!r}"
+
+
+def test_exercise_index_links_to_every_exercise_heading(built):
+    _, html = built
+    index = (html / "exercise_index.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(solutions/[^"#]+\.html)#([^"]+)"', index)
+    assert links, "the exercise index links to no exercise"
+    for page, anchor in links:
+        assert f'id="{anchor}"' in (html / page).read_text(encoding="utf-8"), f"{page}#{anchor}"
 
 
 def test_math_is_served_locally(built):
@@ -110,8 +120,10 @@ def test_student_edition_builds_without_solutions(tmp_path):
     staged = stage_student_book(ROOT, tmp_path / "student")
     result = build(staged)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    html = staged / "_build" / "html"
+    assert not (html / "solutions").exists() and not (html / "instructors.html").exists()
     for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
-        page = (staged / "_build" / "html" / "solutions" / f"{solution.stem}.html").read_text(encoding="utf-8")
+        page = (html / "exercises" / f"{solution.stem}.html").read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in page
         assert "NotImplementedError" in page and "Your answer" in page
         words = page_words(page)

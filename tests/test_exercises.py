@@ -191,7 +191,7 @@ def book(tmp_path):
 
 def test_generate_writes_student_copies_and_then_check_passes(book):
     changed = ex.generate(book)
-    assert changed == [book / "exercises" / "01_demo.ipynb"]
+    assert changed == [book / "exercises" / "01_demo.ipynb", book / ex.INDEX]
     assert ex.check(book) == []
     assert ex.generate(book) == []  # idempotent
 
@@ -231,9 +231,10 @@ def test_stage_student_book_replaces_solutions(book):
     for name in ("_config.yml", "_toc.yml", "references.bib", "intro.md"):
         (book / name).write_text("x")
     dest = ex.stage_student_book(book, book / "_build" / "student")
-    staged = nbformat.read(dest / "solutions" / "01_demo.ipynb", as_version=4)
+    staged = nbformat.read(dest / "exercises" / "01_demo.ipynb", as_version=4)
     assert "raise NotImplementedError" in staged.cells[3].source
     assert (dest / "intro.md").exists() and (dest / "_toc.yml").exists()
+    assert not (dest / "solutions").exists()
 
 
 def test_stage_student_book_refuses_the_book_folder(book):
@@ -254,3 +255,59 @@ def test_generate_does_not_overwrite_a_student_copy_that_was_run(book):
     assert ex.main(["--root", str(book)]) == 2
     assert ex.generate(book, force=True) == [target]
     assert ex.check(book) == []
+
+
+def test_exercise_index_lists_every_exercise_with_its_metadata_and_link(book):
+    nb = nbformat.read(book / "solutions" / "01_demo.ipynb", as_version=4)
+    nb.cells[0].source = "# Exercises: Counting"
+    nb.cells[2].source = "## Exercise 1.1: Dense layers\n\n*2 points*"
+    nbformat.write(nb, book / "solutions" / "01_demo.ipynb")
+    text = ex.exercise_index(book)
+    assert "## Chapter 1: Counting" in text
+    assert ('| <a href="solutions/01_demo.html#exercise-1-1-dense-layers">1.1</a> | Dense layers | 1 | 2 | '
+            'automatically | Count the weights of a dense layer. |') in text
+    assert ('| <a href="solutions/01_demo.html">1.2</a> | Why share weights? | 2 | 1 | by hand | '
+            'Explain weight sharing. |') in text
+    assert "2 exercises, 2 points graded automatically, 1 by hand" in text
+    assert 'href="exercises/01_demo.html#exercise-1-1' in ex.exercise_index(book, folder="exercises")
+
+
+def test_a_stale_exercise_index_fails_the_check_until_regenerated(book):
+    ex.generate(book)
+    nb = nbformat.read(book / "solutions" / "01_demo.ipynb", as_version=4)
+    nb.cells[2].metadata["exercise"]["points"] = 5
+    nbformat.write(nb, book / "solutions" / "01_demo.ipynb")
+    ex.generate(book)
+    (book / ex.INDEX).write_text((book / ex.INDEX).read_text().replace("| 5 |", "| 2 |"))
+    assert ex.check(book) == [f"{book / ex.INDEX} is out of date with the exercises' metadata"]
+    assert ex.generate(book) == [book / ex.INDEX] and ex.check(book) == []
+
+
+def test_student_edition_moves_exercise_pages_to_exercises(book):
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n  - caption: Part I\n    chapters:\n"
+        "      - file: chapters/01_demo\n        sections:\n          - file: solutions/01_demo\n"
+        "  - caption: Teaching with this book\n    chapters:\n      - file: instructors\n"
+        "      - file: exercise_index\n")
+    (book / "_config.yml").write_text("exclude_patterns: [_build, tests, exercises, README.md]\n")
+    (book / "chapters").mkdir()
+    chapter = new_notebook(cells=[new_markdown_cell("[the exercises](../solutions/01_demo.ipynb)")])
+    nbformat.write(chapter, book / "chapters" / "01_demo.ipynb")
+    (book / "instructors.md").write_text("# Guide")
+    (book / "intro.md").write_text("See [the exercises](solutions/01_demo.ipynb).")
+    ex.generate(book)
+    dest = ex.stage_student_book(book, book / "_build" / "student")
+    toc = (dest / "_toc.yml").read_text()
+    assert "file: exercises/01_demo" in toc and "solutions" not in toc
+    assert "instructors" not in toc and "caption: Exercises" in toc and not (dest / "instructors.md").exists()
+    assert (dest / "_config.yml").read_text() == "exclude_patterns: [_build, tests, README.md]\n"
+    assert "(../exercises/01_demo.ipynb)" in (dest / "chapters" / "01_demo.ipynb").read_text()
+    assert "(exercises/01_demo.ipynb)" in (dest / "intro.md").read_text()
+    assert 'href="exercises/01_demo.html' in (dest / ex.INDEX).read_text()
+
+
+def test_generate_and_check_leave_a_student_edition_alone(book):
+    ex.generate(book)
+    dest = ex.stage_student_book(book, book / "_build" / "student")
+    assert ex.generate(dest) == [] and ex.check(dest) == []
+    assert (dest / "exercises" / "01_demo.ipynb").exists()
