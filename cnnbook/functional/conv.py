@@ -182,10 +182,10 @@ def _copy_windows(cols, windows, stride_h, dilation_h):
         cols[:, :, i] = shifts[:, :, :, i * dilation_h:i * dilation_h + Ho]
 
 
-def _matmul(a, b):
-    """``np.matmul(a, b)``; a product over one term (a column times a row) is a broadcast multiply,
-    which NumPy's matmul does not hand to BLAS and runs 20 times slower."""
-    return a * b if a.shape[-1] == 1 else np.matmul(a, b)
+def _matmul(a, b, out=None):
+    """``np.matmul(a, b, out=out)``; a product over one term (a column times a row) is a broadcast
+    multiply, which NumPy's matmul does not hand to BLAS and runs 20 times slower."""
+    return np.multiply(a, b, out=out) if a.shape[-1] == 1 else np.matmul(a, b, out=out)
 
 
 def _col2im(cols, padded_shape, kernel_size, stride, dilation, out_hw):
@@ -419,13 +419,16 @@ class _RowConv:
         self.groups, self.out_hw = groups, out_hw
         Hq, self.Wq = _row_layout(self.kernel, stride, dilation, out_hw)
         self.planes = np.zeros((*stride, step, x_shape[1], Hq, self.Wq), dtype=dtype)
-        self.k = int(np.prod(weight_shape[1:]))
-        self.cols = np.empty((groups, self.k + ones_row, step, out_hw[0] * self.Wq), dtype=dtype)
-        self.cols[:, self.k:] = 1
+        self.k, self.ones_row, self.cols = int(np.prod(weight_shape[1:])), ones_row, None
+        self._prod = self._dout = None
 
     def columns(self, x):
         """The columns of a chunk ``x`` (n, C, H, W), shape (G, C/G * kH * kW (+ 1), n * Ho * Wq)."""
         n = x.shape[0]
+        if self.cols is None:                   # allocated at the first chunk, reused by the others
+            step, L = self.planes.shape[2], self.out_hw[0] * self.Wq
+            self.cols = np.empty((self.groups, self.k + self.ones_row, step, L), dtype=x.dtype)
+            self.cols[:, self.k:] = 1
         _fill_phases(self.planes[:, :, :n], x, self.pads)
         cols = self.cols[:, :, :n]
         taps = cols[:, :self.k].reshape(self.groups, -1, *self.kernel, n, cols.shape[-1])
@@ -450,9 +453,18 @@ class _RowConv:
     def dout_rows(self, dout):
         """``dout`` (n, C_out, Ho, Wo) in the row layout, zero in the extra columns: (G, C_out/G, n * Ho * Wq)."""
         n, C_out, Ho, Wo = dout.shape
-        d = np.zeros((C_out, n, Ho, self.Wq), dtype=dout.dtype)
+        if self._dout is None:                  # the extra columns stay zero from chunk to chunk
+            self._dout = np.zeros((C_out, self.planes.shape[2], Ho, self.Wq), dtype=dout.dtype)
+        d = self._dout[:, :n]
         d[..., :Wo] = dout.transpose(1, 0, 2, 3)
         return d.reshape(self.groups, C_out // self.groups, -1)
+
+    def product(self, a, b):
+        """``a @ b`` (G, rows, n * Ho * Wq) for one chunk, in a buffer that the next chunk reuses
+        (fresh large arrays for every chunk cost page faults)."""
+        if self._prod is None:
+            self._prod = np.empty((*a.shape[:2], self.planes.shape[2] * self.out_hw[0] * self.Wq), dtype=b.dtype)
+        return _matmul(a, b, out=self._prod[:, :, :b.shape[-1]])
 
 
 def _row_chunks(x_shape, itemsize, kernel_size, out_hw):
@@ -476,7 +488,7 @@ def _conv_forward_rows(x, weight, stride, pads, dilation, groups, out_hw, bias=N
                     ones_row=bias is not None)
     out = np.empty((N, C_out, *out_hw), dtype=x.dtype)
     for chunk in chunks:
-        prod = np.matmul(w_mat, conv.columns(x[chunk]))       # (G, C_out/G, n * Ho * Wq)
+        prod = conv.product(w_mat, conv.columns(x[chunk]))    # (G, C_out/G, n * Ho * Wq)
         out[chunk] = conv.output(prod, chunk.stop - chunk.start)
     return out
 
@@ -506,7 +518,7 @@ def _conv_input_grad_rows(dout, weight, x_shape, stride, pads, dilation, groups)
     dx = np.empty(x_shape, dtype=dout.dtype)
     for chunk in chunks:
         d = conv.dout_rows(dout[chunk])                        # (G, C_out/G, n * Ho * Wq)
-        dcols = _matmul(w_t, d)                                # (G, C_in/G*kH*kW, n * Ho * Wq)
+        dcols = conv.product(w_t, d)                           # (G, C_in/G*kH*kW, n * Ho * Wq)
         conv.add_columns(dcols, dx[chunk])
     return dx
 
