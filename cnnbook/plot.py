@@ -578,7 +578,7 @@ def plot_time_vs_work(work: Sequence[float], times: Mapping[str, Sequence[float]
 
     If time is proportional to work, the points of one implementation lie on a line of slope 1;
     a dotted line of slope 1 through each implementation's median time per unit of work shows
-    where proportionality would put them.
+    where proportionality would put them, and the legend gives that median rate.
 
     Parameters
     ----------
@@ -610,11 +610,17 @@ def plot_time_vs_work(work: Sequence[float], times: Mapping[str, Sequence[float]
         if t.shape != work.shape or np.any(t <= 0):
             raise ValueError(f"times[{name!r}]: expected {work.size} positive times, got {t}")
         rate = float(np.median(t / work))
-        points, = ax.plot(work, t, "o", label=f"{name}: {1 / rate / 1e9:.3g} billion {xlabel} per second")
+        points, = ax.plot(work, t, "o",
+                          label=f"{name}: median {1 / rate / 1e9:.3g} billion {xlabel} per second")
         ax.plot(xs, rate * xs, ":", color=points.get_color(), linewidth=1)
         if k == 0 and labels is not None:
-            for x, y, text in zip(work, t, labels):
-                ax.annotate(text, (x, y), xytext=(4, -10), textcoords="offset points", fontsize=7)
+            # below and to the right of each point, where a rising trend leaves room; the
+            # label of the largest run goes to the left, to stay inside the axes
+            largest = int(np.argmax(work))
+            for i, (x, y, text) in enumerate(zip(work, t, labels)):
+                left = i == largest
+                ax.annotate(text, (x, y), xytext=(-4 if left else 4, -10), textcoords="offset points",
+                            fontsize=7, ha="right" if left else "left")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)

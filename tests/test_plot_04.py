@@ -94,8 +94,11 @@ def test_plot_time_vs_work_uses_log_axes_with_one_point_per_run_and_a_proportion
     x, y = guides[0].get_xdata(), guides[0].get_ydata()
     np.testing.assert_allclose(y / x, 1e-10)                     # slope 1 through the median rate
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend[0] == "engine: 10 billion multiply-adds per second"
+    assert legend[0] == "engine: median 10 billion multiply-adds per second"
     assert [t.get_text() for t in ax.texts] == ["a", "b", "c"]
+    offsets = [t.xyann for t in ax.texts]              # below right; the largest below left
+    assert all(dy < 0 for _, dy in offsets) and offsets[0][0] > 0 < offsets[1][0]
+    assert offsets[2][0] < 0 and ax.texts[2].get_ha() == "right"
     assert closes_cleanly(fig)
 
 
