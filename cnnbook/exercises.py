@@ -253,12 +253,22 @@ def _title(cell, exercise_id: str) -> tuple[str, str | None]:
     first = lines[0] if lines else ""
     match = _HEADING.match(first)
     if match:
-        from docutils.nodes import make_id
-
-        return match["title"] or f"Exercise {exercise_id}", make_id(first.lstrip("#").strip())
+        return match["title"] or f"Exercise {exercise_id}", _make_id(first.lstrip("#").strip())
     text = re.sub(r"[*_`#]", "", first)
     text = re.sub(rf"^\s*Exercise\s+{re.escape(exercise_id)}\s*[:.]?\s*", "", text).strip()
     return text or f"Exercise {exercise_id}", None
+
+
+def _make_id(title: str) -> str:
+    """The HTML id Sphinx gives a section with this title (docutils' ``make_id``)."""
+    try:
+        from docutils.nodes import make_id
+    except ImportError:  # the same rule, for an environment without the book's build tools
+        import unicodedata
+
+        text = unicodedata.normalize("NFKD", title.lower()).encode("ascii", "ignore").decode("ascii")
+        return re.sub(r"^[-0-9]+|-+$", "", re.sub(r"[^a-z0-9]+", "-", " ".join(text.split())))
+    return make_id(title)
 
 
 def _cell_text(text: str) -> str:

@@ -796,7 +796,9 @@ def grade_many(paths, *, solutions: str | Path | None = None, timeout: int = CEL
     Every solution notebook is read before any submission runs, and the files a submission must
     not change are compared after each one (with ``jobs > 1`` a change may be flagged on a
     submission that ran at the same time as the culprit: grade flagged ones again with jobs=1).
-    ``on_report(report)`` is called as each notebook finishes.
+    ``on_report(report)`` is called as each notebook finishes. With ``jobs > 1`` the workers
+    are started with ``spawn``: a script that calls this must guard its top level with
+    ``if __name__ == "__main__":`` (``python -m cnnbook.grade`` does).
     """
     from tqdm import tqdm
 

@@ -148,13 +148,13 @@ def test_submission_matching_no_solution_is_reported(book, tmp_path):
     assert "no solution notebook" in report.error and report.possible == 0
 
 
-def test_folder_of_submissions_to_csv(book, tmp_path, capsys):
+def test_folder_of_submissions_graded_two_at_a_time_to_csv(book, tmp_path, capsys):
     folder = tmp_path / "subs"
     folder.mkdir()
     nbformat.write(student_with(book, add="return a + b"), folder / "ann_09_demo.ipynb")
     nbformat.write(student_with(book, add="return a + b", mul="return a * b"), folder / "ben_09_demo.ipynb")
     out = tmp_path / "grades.csv"
-    assert grade.main([str(folder), "--solutions", str(book / "solutions"), "--csv", str(out)]) == 0
+    assert grade.main([str(folder), "--solutions", str(book / "solutions"), "--csv", str(out), "-j", "2"]) == 0
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["notebook", "ex 9.1", "ex 9.2", "ex 9.3", "earned", "possible", "flagged", "note"]
     assert [r[1:6] for r in rows[1:]] == [["2", "0", "manual", "2", "5"], ["2", "3", "manual", "5", "5"]]
