@@ -672,7 +672,9 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
         ``title`` : optional str.
     suptitle : str, optional
     cell : float, default 0.32
-        Size of one grid cell in inches (the figure is capped at the page width).
+        Size of one grid cell in inches (the figure is capped at the page width). A larger
+        cell also enlarges the text, in proportion, so that a figure of one small case can be
+        drawn big and stay legible.
 
     Returns
     -------
@@ -726,7 +728,8 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
         if L["title"]:
             L["label"].insert(0, L["title"])
     grids = [L["Wp"] + gap + L["Wo"] for L in layouts]
-    texts = [0.058 * max(len(line) for line in L["label"]) for L in layouts]      # inches at fontsize 8
+    grow = max(1.0, cell / 0.32)                     # text grows with the requested cell
+    texts = [0.058 * grow * max(len(line) for line in L["label"]) for L in layouts]  # inches
     rows = max(max(L["Hp"], L["Ho"]) for L in layouts)
     scale = cell
     while True:                                      # shrink the cells until the panels fit the page
@@ -736,7 +739,7 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
         scale *= 0.95
     n_lines = max(len(L["label"]) for L in layouts)
     fig, axes = plt.subplots(1, len(layouts), figsize=(scale * (sum(widths) + 0.6 * len(widths)),
-                                                       scale * rows + 0.25 + 0.16 * n_lines + (0.3 if suptitle else 0)),
+                                                       scale * rows + 0.25 + 0.16 * grow * n_lines + (0.3 if suptitle else 0)),
                              dpi=DPI, squeeze=False, layout="constrained",
                              gridspec_kw={"width_ratios": widths})
     colours = plt.get_cmap("tab10")
@@ -750,7 +753,7 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
                 if L["values"] is not None or not inside:
                     text = _fmt_cell(L["values"][r - top, c - left]) if inside else "0"
                     if L["values"] is not None or not inside:
-                        ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=7,
+                        ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=7 * grow,
                                 color="black" if inside else "0.45")
         x0 = L["Wp"] + gap
         y0 = (L["Hp"] - L["Ho"]) / 2
@@ -760,7 +763,7 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
                                        linewidth=0.8))
                 if L["out"] is not None:
                     ax.text(x0 + j + 0.5, y0 + i + 0.5, _fmt_cell(L["out"][i, j]), ha="center",
-                            va="center", fontsize=7, zorder=4)
+                            va="center", fontsize=7 * grow, zorder=4)
         for w, (i, j) in enumerate(L["windows"]):
             colour = colours(w % 10)
             r0, c0 = i * L["s"][0], j * L["s"][1]
@@ -775,7 +778,7 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
         ax.set_ylim(rows + 0.2, -0.2)
         ax.set_aspect("equal")
         ax.axis("off")
-        ax.set_title("\n".join(L["label"]), fontsize=8)
+        ax.set_title("\n".join(L["label"]), fontsize=8 * grow)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig

@@ -109,3 +109,21 @@ def test_show_images_to_scale_rejects_bad_rows():
         plot.show_images_to_scale([[np.zeros((2, 2))]], [["a", "b"]])
     with pytest.raises(ValueError, match="row_labels"):
         plot.show_images_to_scale([[np.zeros((2, 2))]], row_labels=["a", "b"])
+
+
+
+def test_plot_conv_windows_enlarges_the_text_with_the_cell():
+    case = dict(x=np.arange(9.0).reshape(3, 3), kernel_size=2, pads=1)
+    small = plot.plot_conv_windows([case])
+    big = plot.plot_conv_windows([case], cell=0.64)
+    assert _fits_the_page(big)
+    assert big.get_size_inches()[0] > 1.5 * small.get_size_inches()[0]
+
+    def sizes(fig):
+        ax = fig.axes[0]
+        return {t.get_fontsize() for t in ax.texts if t.get_text()}, ax.title.get_fontsize()
+
+    (cells_small,), title_small = sizes(small)
+    (cells_big,), title_big = sizes(big)
+    assert cells_big == pytest.approx(2 * cells_small)
+    assert title_big == pytest.approx(2 * title_small)
