@@ -375,6 +375,7 @@ _SUSPICIOUS_ATTRIBUTES = {
     "code objects", "__subclasses__": "walks the class hierarchy", "__builtins__": "touches __builtins__",
     "f_locals": "reads a frame", "f_globals": "reads a frame", "f_back": "walks the call stack",
     "tb_frame": "walks a traceback's frames", "gi_frame": "reads a generator's frame",
+    "__setattr__": "sets attributes through __setattr__", "__delattr__": "deletes attributes",
     "write_text": "writes a file", "write_bytes": "writes a file", "unlink": "deletes a file",
     "rmdir": "deletes a folder", "rmtree": "deletes a folder tree",
 }

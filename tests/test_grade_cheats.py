@@ -268,6 +268,8 @@ def test_the_book_solutions_raise_no_flag():
     ("class A:\n    def __bool__(self):\n        return True", "class A defines __bool__"),
     ("import inspect\nf = inspect.currentframe().f_back", "imports inspect"),
     ("g = globals()", "calls globals()"),
+    ("import numpy\nobject.__setattr__(numpy, 'allclose', max)", "sets attributes through __setattr__"),
+    ("import numpy\nnumpy.__dict__['allclose'] = max", "reaches into an object's attribute dictionary"),
     ("open('x.txt', 'w').write('1')", "opens a file for writing"),
     ("!rm -rf /tmp/x", "runs a shell command"),
     ("%time np = None", "rebinds `np`, which the checks use"),
