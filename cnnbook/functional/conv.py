@@ -382,14 +382,6 @@ def _im2col_rows(taps, planes, kernel_size, stride, dilation):
         taps[:, :, i, j] = flat[a, b, ..., run]          # one copy of whole rows per offset
 
 
-def _col2im_rows(planes, taps, kernel_size, stride, dilation):
-    """The adjoint of ``_im2col_rows``: ``planes`` accumulates ``taps`` (G, C/G, kH, kW, N, Ho * Wq)."""
-    G, C_g, _, _, N, L = taps.shape
-    flat = planes.reshape(*planes.shape[:2], N, G, C_g, -1).transpose(0, 1, 3, 4, 2, 5)
-    for i, j, a, b, run in _tap_runs(kernel_size, stride, dilation, planes.shape[-1], L):
-        flat[a, b, ..., run] += taps[:, :, i, j]
-
-
 def _row_layout(kernel_size, stride, dilation, out_hw):
     """Shape ``(Hq, Wq)`` of a stride phase: the output width plus the widest offset shift, and
     one row more than the lowest offset reaches, so that the last offset reads a full run."""
@@ -435,15 +427,13 @@ class _RowConv:
         _im2col_rows(taps, self.planes[:, :, :n], self.kernel, self.stride, self.dilation)
         return cols.reshape(self.groups, cols.shape[1], -1)
 
-    def add_columns(self, dcols, dx):
-        """The adjoint of ``columns``: add ``dcols`` (G, C/G * kH * kW, n * Ho * Wq) onto the
-        positions they were read from, giving ``dx`` (n, C, H, W). Extra columns must be zero."""
-        n = dx.shape[0]
-        planes = self.planes[:, :, :n]
-        planes[...] = 0
-        _col2im_rows(planes, dcols.reshape(self.groups, -1, *self.kernel, n, dcols.shape[-1] // n),
-                     self.kernel, self.stride, self.dilation)
-        _read_phases(dx, planes, self.pads)
+    def phase_taps(self):
+        """The kernel offsets grouped by the stride phase they read: ``{(a, b): [(i, j, run), ...]}``."""
+        phases = {}
+        L = self.out_hw[0] * self.Wq
+        for i, j, a, b, run in _tap_runs(self.kernel, self.stride, self.dilation, self.Wq, L):
+            phases.setdefault((a, b), []).append((i, j, run))
+        return phases
 
     def output(self, prod, n):
         """A product ``(G, C_out/G, n * Ho * Wq)`` as a view of shape (n, C_out, Ho, Wo), extra columns dropped."""
@@ -462,9 +452,9 @@ class _RowConv:
     def product(self, a, b):
         """``a @ b`` (G, rows, n * Ho * Wq) for one chunk, in a buffer that the next chunk reuses
         (fresh large arrays for every chunk cost page faults)."""
-        if self._prod is None:
+        if self._prod is None or self._prod.shape[1] < a.shape[1]:
             self._prod = np.empty((*a.shape[:2], self.planes.shape[2] * self.out_hw[0] * self.Wq), dtype=b.dtype)
-        return _matmul(a, b, out=self._prod[:, :, :b.shape[-1]])
+        return _matmul(a, b, out=self._prod[:, :a.shape[1], :b.shape[-1]])
 
 
 def _row_chunks(x_shape, itemsize, kernel_size, out_hw):
@@ -506,20 +496,40 @@ def _conv_weight_grad_rows(dout, x, weight_shape, stride, pads, dilation, groups
     return dweight.reshape(weight_shape)
 
 
+def _offsets_weight_t(weight, groups, taps):
+    """The transposed weight of some kernel offsets: (G, C_in/G * len(taps), C_out/G), rows (c, tap).
+
+    ``weight`` (C_out, C_in/G, kH, kW); ``taps`` a list of ``(i, j, run)``.
+    """
+    C_out, C_in_g = weight.shape[:2]
+    w = np.stack([weight[:, :, i, j] for i, j, _ in taps], axis=2)          # (C_out, C_in/G, T)
+    return np.ascontiguousarray(w.reshape(groups, C_out // groups, -1).transpose(0, 2, 1))
+
+
 def _conv_input_grad_rows(dout, weight, x_shape, stride, pads, dilation, groups):
-    """``_conv_input_grad`` in the row layout: ``dcols = weight.T @ dout`` per group, added back
-    one whole run per kernel offset and plane; for strided convolutions."""
-    C_out = weight.shape[0]
-    w_t = weight.reshape(groups, C_out // groups, -1).transpose(0, 2, 1)   # (G, C_in/G*kH*kW, C_out/G)
-    w_t = np.ascontiguousarray(w_t)                        # a transposed view would miss the BLAS path
+    """``_conv_input_grad`` in the row layout, for strided convolutions.
+
+    For each stride phase, ``dcols = weight.T @ dout`` for the kernel offsets that fall in it
+    (per group), added back one whole run per offset and plane while the product is still in
+    the cache; then the phases are interleaved into ``dx``.
+    """
+    C_out, C_in_g = weight.shape[:2]
     chunks = _row_chunks(x_shape, dout.itemsize, weight.shape[2:], dout.shape[2:])
     conv = _RowConv(x_shape, dout.dtype, weight.shape, stride, pads, dilation, groups, dout.shape[2:],
                     chunks[0].stop)
+    phases = [(phase, taps, _offsets_weight_t(weight, groups, taps)) for phase, taps in conv.phase_taps().items()]
     dx = np.empty(x_shape, dtype=dout.dtype)
     for chunk in chunks:
+        n = chunk.stop - chunk.start
         d = conv.dout_rows(dout[chunk])                        # (G, C_out/G, n * Ho * Wq)
-        dcols = conv.product(w_t, d)                           # (G, C_in/G*kH*kW, n * Ho * Wq)
-        conv.add_columns(dcols, dx[chunk])
+        planes = conv.planes[:, :, :n]
+        planes[...] = 0
+        flat = planes.reshape(*planes.shape[:2], n, groups, C_in_g, -1).transpose(0, 1, 3, 4, 2, 5)
+        for (a, b), taps, w_t in phases:
+            dcols = conv.product(w_t, d).reshape(groups, C_in_g, len(taps), n, -1)
+            for t, (_, _, run) in enumerate(taps):
+                flat[a, b, ..., run] += dcols[:, :, t]
+        _read_phases(dx[chunk], planes, pads)
     return dx
 
 
