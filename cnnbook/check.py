@@ -20,11 +20,12 @@ _TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
 
 
 def tolerance(dtype):
-    """The book's tolerance for results computed in ``dtype``: 1e-10 for float64, 1e-5 for float32.
+    """The book's tolerance for results in ``dtype``: 1e-10 (float64) or 1e-5 (float32).
 
     Used as both the relative and the absolute tolerance of :func:`assert_close`
-    (``|actual - expected| <= tol + tol * |expected|``). This is the single source of the
-    tolerances the book states; tests and chapters call it rather than writing numbers.
+    (``|actual - expected| <= tol + tol * |expected|``). This is the single source of
+    the tolerances the book states; tests and chapters call it rather than writing
+    numbers.
 
     Parameters
     ----------

@@ -252,3 +252,18 @@ def test_notebook_json_is_formatted_as_nbformat_writes_it():
         text = path.read_text(encoding="utf-8")
         assert text == nbformat.writes(read(path)) + "\n", f"{path.name}: write notebooks with nbformat"
         json.loads(text)
+
+
+def test_code_shown_with_literalinclude_fits_the_page():
+    # a listing wider than 88 characters scrolls sideways on the web page, as a code cell would
+    for path, target, pyobject in _literalincludes():
+        if not pyobject:
+            continue
+        file = (path.parent / target).resolve()
+        source = file.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if getattr(node, "name", None) == pyobject.split(".")[-1]:
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                wide = [n for n in range(first, node.end_lineno + 1) if len(lines[n - 1]) > 88]
+                assert not wide, f"{path.name}: {target}:{pyobject} has lines over 88 characters: {wide}"

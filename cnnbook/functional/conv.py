@@ -26,10 +26,11 @@ def _window(offset, stride, n_out):
 
 
 def _conv_padding(padding, kernel_size, stride, dilation):
-    """Per-side padding ``((top, bottom), (left, right))`` for an int, pair or padding mode.
+    """Per-side padding ``((top, bottom), (left, right))`` for an int, a pair or a mode.
 
-    'valid' is no padding; 'same' pads dilation*(k-1) in total, the extra pixel of an odd total
-    going to the bottom/right (as PyTorch), and needs stride 1; 'full' pads dilation*(k-1) per side.
+    'valid' is no padding; 'same' pads dilation*(k-1) in total, the extra pixel of an
+    odd total going to the bottom/right (as PyTorch), and needs stride 1; 'full' pads
+    dilation*(k-1) on each side.
     """
     if isinstance(padding, str):
         total = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
@@ -41,19 +42,24 @@ def _conv_padding(padding, kernel_size, stride, dilation):
             return tuple((t // 2, t - t // 2) for t in total)
         if padding == "full":
             return tuple((t, t) for t in total)
-        raise ValueError(f"padding: expected an int, a pair, 'valid', 'same' or 'full', got {padding!r}")
+        raise ValueError("padding: expected an int, a pair, 'valid', 'same' or 'full', "
+                         f"got {padding!r}")
     ph, pw = _pair(padding, "padding", minimum=0)
     return ((ph, ph), (pw, pw))
 
 
 def _conv_out_size(size, pads, kernel, stride, dilation, axis):
-    """Output length of a convolution along one axis; ValueError if the kernel does not fit."""
+    """Output length of a convolution along one axis.
+
+    Raises ValueError when the (dilated) kernel does not fit in the padded input.
+    """
     padded = size + pads[0] + pads[1]
     effective = dilation * (kernel - 1) + 1
     if effective > padded:
-        raise ValueError(f"weight: the {axis} kernel size {kernel} (effective size {effective} with "
-                         f"dilation {dilation}) is larger than the padded input {axis} {padded} "
-                         f"(input {size} + padding {pads[0]} + {pads[1]})")
+        raise ValueError(f"weight: the {axis} kernel size {kernel} (effective size "
+                         f"{effective} with dilation {dilation}) is larger than the "
+                         f"padded input {axis} {padded} (input {size} + padding "
+                         f"{pads[0]} + {pads[1]})")
     return (padded - effective) // stride + 1
 
 

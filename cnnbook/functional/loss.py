@@ -51,7 +51,7 @@ def cross_entropy(logits, target):
 
 
 def cross_entropy_backward(logits, target):
-    """Gradient of :func:`cross_entropy` with respect to ``logits``: ``(softmax - one_hot) / N``.
+    """Gradient of :func:`cross_entropy` for ``logits``: ``(softmax - one_hot) / N``.
 
     Returns
     -------

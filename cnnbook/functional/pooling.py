@@ -261,40 +261,49 @@ def max_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, dilation=1
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Inverse of ``max_pool2d`` with indices: put each value back where its maximum came from, zeros elsewhere.
+    """Inverse of ``max_pool2d``: each value goes back where its maximum came from.
+
+    Every other output position is zero.
 
     Parameters
     ----------
     x, indices : ndarray, shape (N, C, Ho, Wo)
-        Pooled values and the indices returned by ``max_pool2d(..., return_indices=True)``.
+        Pooled values, and the indices that ``max_pool2d(..., return_indices=True)``
+        returned.
     output_size : (int, int) or None
-        The ``(H, W)`` of the unpooled output; default ``(Ho - 1) * stride - 2 * padding + kernel_size``.
+        The ``(H, W)`` of the unpooled output; by default
+        ``(Ho - 1) * stride - 2 * padding + kernel_size``.
     """
     x, squeeze = _batched(x, "x", "(N, C, H, W)")
     indices = np.asarray(indices)
     indices = indices[None] if squeeze and indices.ndim == 3 else indices
     if indices.shape != x.shape:
-        raise ValueError(f"indices: expected shape {x.shape} (the shape of x), got {indices.shape}")
+        raise ValueError(f"indices: expected shape {x.shape} (the shape of x), "
+                         f"got {indices.shape}")
     kernel = _pair(kernel_size, "kernel_size", minimum=1)
     stride = kernel if stride is None else _pair(stride, "stride", minimum=1)
     padding = _pair(padding, "padding", minimum=0)
+    defaults = [(x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + kernel[a]
+                for a in range(2)]
     if output_size is None:
-        out_hw = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + kernel[a] for a in range(2))
+        out_hw = tuple(defaults)
     else:
         out_hw = _pair(tuple(output_size)[-2:], "output_size", minimum=1)
-        for a in range(2):
-            default = (x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + kernel[a]
+        for a, default in enumerate(defaults):
             if not default - stride[a] < out_hw[a] < default + stride[a]:
-                raise ValueError(f"output_size: expected each size within the stride of the default "
-                                 f"{default}, strictly between {default - stride[a]} and "
-                                 f"{default + stride[a]}, got {tuple(output_size)}")
+                raise ValueError(
+                    f"output_size: expected each size within the stride of the default "
+                    f"{default}, strictly between {default - stride[a]} and "
+                    f"{default + stride[a]}, got {tuple(output_size)}")
     N, C = x.shape[:2]
     plane = out_hw[0] * out_hw[1]
     if indices.size and (indices.min() < 0 or indices.max() >= plane):
-        raise ValueError(f"indices: expected values in [0, {plane}) for an output of size {out_hw}, "
-                         f"got values in [{indices.min()}, {indices.max()}]")
+        raise ValueError(f"indices: expected values in [0, {plane}) for an output of "
+                         f"size {out_hw}, got values in [{indices.min()}, "
+                         f"{indices.max()}]")
     out = np.zeros((N * C, plane), dtype=x.dtype)
-    np.put_along_axis(out, indices.reshape(N * C, -1), x.reshape(N * C, -1), axis=1)
+    np.put_along_axis(out, indices.reshape(N * C, -1), x.reshape(N * C, -1),
+                      axis=1)
     out = out.reshape(N, C, *out_hw)
     return out[0] if squeeze else out
 
@@ -379,7 +388,10 @@ def avg_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, ceil_mode=
 
 
 def _adaptive_windows(size, out):
-    """PyTorch's adaptive windows along one axis: ``[floor(i*size/out), ceil((i+1)*size/out))``."""
+    """PyTorch's adaptive windows on one axis.
+
+    Window ``i`` is ``[floor(i * size / out), ceil((i + 1) * size / out))``.
+    """
     i = np.arange(out)
     start = (i * size) // out
     end = -((-(i + 1) * size) // out)
