@@ -1,27 +1,10 @@
 """Specification of the figures chapter 2 adds to cnnbook.plot (convolution as a feature detector)."""
-import matplotlib
+from plot_helpers import close_figures, closes_cleanly  # noqa: F401 (headless backend first)
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnbook import plot  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    plt.close("all")
-    yield
-    plt.close("all")
-
-
-def closes_cleanly(fig):
-    number = fig.number
-    plt.close(fig)
-    return not plt.fignum_exists(number)
+from cnnbook import plot
 
 
 def fits_the_page(fig):

@@ -1,23 +1,12 @@
 """Specification of chapter 3's figures in cnnbook.plot: padding/stride windows, heat maps with
 boxes, and images drawn to scale."""
-import matplotlib
+from plot_helpers import close_figures  # noqa: F401 (headless backend first)
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from cnnbook import plot  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    plt.close("all")
-    yield
-    plt.close("all")
+from cnnbook import plot
 
 
 def _fits_the_page(fig):

@@ -1,28 +1,11 @@
 """Specification of chapter 4's figures in cnnbook.plot: show_arrays, plot_weight_grid, plot_time_vs_work."""
-import matplotlib
+from plot_helpers import close_figures, closes_cleanly  # noqa: F401 (headless backend first)
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnbook import plot  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    plt.close("all")
-    yield
-    plt.close("all")
-
-
-def closes_cleanly(fig):
-    number = fig.number
-    plt.close(fig)
-    return not plt.fignum_exists(number)
+from cnnbook import plot
 
 
 def test_show_arrays_writes_every_number_in_its_cell_with_titles_symbols_and_frames():

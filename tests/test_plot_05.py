@@ -1,21 +1,10 @@
 """Specification of the figures chapter 5 (pooling) adds to cnnbook.plot."""
-import matplotlib
+from plot_helpers import close_figures  # noqa: F401 (headless backend first)
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from cnnbook import plot  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    plt.close("all")
-    yield
-    plt.close("all")
+from cnnbook import plot
 
 
 def test_the_pooling_figures_are_exported():
