@@ -199,7 +199,8 @@ def plot_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], *, keys:
     histories : mapping run name -> mapping metric -> sequence of floats
         E.g. ``{"MLP": {"train_acc": [...], "test_acc": [...]}, "CNN": {...}}``.
     keys : sequence of str, optional
-        Which metrics to plot, one panel each (default: the metrics of the first run).
+        Which metrics to plot, one panel each (default: the per-epoch metrics of the first
+        run, that is every key but ``"step_loss"``).
     xlabel : str, default "epoch"
     ylabels : mapping metric -> str, optional
         Panel titles and y labels; defaults spell out e.g. ``"test_acc"`` as "test accuracy".
@@ -218,7 +219,8 @@ def plot_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], *, keys:
     if not histories:
         raise ValueError("histories: expected at least one run")
     if keys is None:
-        keys = list(next(iter(histories.values())).keys())
+        # per-epoch metrics only: a history's "step_loss" has one entry per step
+        keys = [k for k in next(iter(histories.values())) if k != "step_loss"]
     if not keys:
         raise ValueError("keys: nothing to plot")
     names = {**_LABELS, **(ylabels or {})}

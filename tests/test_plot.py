@@ -136,3 +136,9 @@ def test_chinese_figure_text_draws_without_missing_glyph_warnings():
 def test_plot_connectivity_rejects_a_kernel_wider_than_the_input():
     with pytest.raises(ValueError, match="kernel_size"):
         plot.plot_connectivity(3, 5)
+
+
+def test_plot_curves_leaves_the_per_step_loss_of_a_training_history_out_by_default():
+    history = {"step_loss": [1.0, 0.9, 0.8, 0.7], "loss": [0.9, 0.7], "test_acc": [0.5, 0.6]}
+    fig = plot.plot_curves({"run": history})
+    assert len(fig.axes) == 2
