@@ -9,7 +9,7 @@ import numpy as np
 
 from ._checks import _batched, _check_dout, _is_int, _pair
 from .conv import _window
-from .padding import _pad_hw
+from .padding import _crop, _pad_hw
 
 
 def _pool_out_size(size, kernel, stride, pad, dilation, ceil_mode, axis):
@@ -132,21 +132,13 @@ def _pool_valid(x_hw, kernel, stride, padding, dilation, out_hw):
 
 
 def _max_pool_argmax(xp, kernel, stride, dilation, out_hw, valid):
-    """Window maxima and the kernel offset (row-major) of the maximum PyTorch picks, padding excluded.
+    """Window maxima and the kernel offset (row-major) of the maximum PyTorch picks.
 
-    Scanning the window, an element replaces the current maximum if it is strictly larger or NaN
-    (so the first of equal maxima wins, and the last NaN); the scan starts from the first element
-    inside the input.
+    PyTorch's scan (:func:`_first_max_scan`) over one view per kernel offset, padding excluded:
+    the first of equal maxima wins, and the last NaN.
     """
     views = _PoolTaps(xp.shape, kernel, stride, dilation, out_hw).views(xp)
-    best = np.full(views[0].shape, -np.inf, dtype=xp.dtype)
-    arg = np.full(best.shape, -1, dtype=np.int32)
-    for k, v in enumerate(views):
-        take = (v > best) | np.isnan(v) | (arg < 0)
-        if valid is not None:
-            take &= valid[k]
-        np.copyto(best, v, where=take)
-        np.copyto(arg, k, where=take)
+    best, arg, _ = _first_max_scan(views, list(range(len(views))), valid=valid)
     return best, arg
 
 
@@ -256,7 +248,7 @@ def max_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, dilation=1
     else:
         arg = _max_pool_first_max(xp, out, kernel, stride, dilation, out_hw, valid)
     dxp = _max_pool_scatter(dout, arg, xp.shape, kernel, stride, dilation)
-    dx = np.ascontiguousarray(dxp[:, :, padding[0]:padding[0] + x.shape[2], padding[1]:padding[1] + x.shape[3]])
+    dx = np.ascontiguousarray(_crop(dxp, [(p, p) for p in padding], x.shape[2:]))
     return dx[0] if squeeze else dx
 
 
@@ -383,7 +375,7 @@ def avg_pool2d_backward(dout, x, kernel_size, stride=None, padding=0, ceil_mode=
     for target in taps.targets(x.dtype):
         target += share
     dxp = taps.gradient()
-    dx = np.ascontiguousarray(dxp[:, :, padding[0]:padding[0] + x.shape[2], padding[1]:padding[1] + x.shape[3]])
+    dx = np.ascontiguousarray(_crop(dxp, [(p, p) for p in padding], x.shape[2:]))
     return dx[0] if squeeze else dx
 
 
@@ -459,19 +451,38 @@ def adaptive_avg_pool2d_backward(dout, x, output_size):
     return dx[0] if squeeze else dx
 
 
-def _first_max_scan(candidates, positions, carry=None):
+def _first_max_scan(candidates, positions, carry=None, valid=None):
     """PyTorch's max-pooling scan: a candidate replaces the current maximum if strictly larger or NaN.
 
-    ``candidates`` are K arrays of one shape, in scan order, with ``positions`` (K arrays that
-    broadcast to it) and optionally ``carry`` (K more arrays, taken along from the winners).
-    Returns the maxima, the winners' positions and the carried values.
+    So the first of equal maxima wins, and the last NaN. This rule is written here only; max
+    pooling's backward uses a faster equivalent when no window holds a NaN.
+
+    Parameters
+    ----------
+    candidates : list of K ndarrays of one shape, in scan order
+    positions : list of K ints or arrays that broadcast to that shape
+        What to record for the winner (e.g. its kernel offset or its row).
+    carry : list of K arrays, optional
+        More values taken along from the winners.
+    valid : list of K boolean arrays, optional
+        Where each candidate takes part (False: padding); the scan starts, at each output,
+        from its first valid candidate.
+
+    Returns
+    -------
+    best, where, carried : the maxima, the winners' positions and carried values (or None)
     """
-    best = candidates[0].copy()
-    where = np.broadcast_to(positions[0], best.shape).copy()
-    carried = None if carry is None else carry[0].copy()
-    for k in range(1, len(candidates)):
-        take = (candidates[k] > best) | np.isnan(candidates[k])
-        np.copyto(best, candidates[k], where=take)
+    shape = candidates[0].shape
+    best = np.full(shape, -np.inf, dtype=candidates[0].dtype)
+    where = np.zeros(shape, dtype=np.result_type(*[np.asarray(p) for p in positions]))
+    carried = None if carry is None else np.zeros(np.shape(carry[0]), dtype=carry[0].dtype)
+    started = np.zeros(shape, dtype=bool)               # has this output seen a candidate yet?
+    for k, c in enumerate(candidates):
+        take = (c > best) | np.isnan(c) | ~started
+        if valid is not None:
+            take &= valid[k]
+        started |= take
+        np.copyto(best, c, where=take)
         np.copyto(where, positions[k], where=take)
         if carry is not None:
             np.copyto(carried, carry[k], where=take)
