@@ -2,47 +2,66 @@
 
 ``cnnbook.grade`` sends this file's source to a fresh kernel before the submission's first cell
 (it is never imported there, so a submission finds no module to patch) and calls
-:func:`install`. ``install`` imports what the solution notebook imports, takes a snapshot of
-what the checks rely on, compiles every check of the solution notebook and leaves a guard
-object under a random name in the notebook's namespace. Each check cell then runs as
-``<guard>.check(k)``, which
+:func:`install`. ``install`` imports what the solution notebook imports (its first cell and its
+check cells), takes a snapshot of what the checks rely on, notes the threads that are running,
+compiles every check of the solution notebook and leaves a guard object under a random name in
+the notebook's namespace. Each check cell then runs as ``<guard>.check(k)``, which
 
 1. restores whatever the submission may have rebound since: the built-ins, ``sys.modules``
-   entries, ``sys.stdout``/``stderr`` and trace hooks, every function, class and module
-   attribute of NumPy and PyTorch, every attribute and container of ``cnnbook``'s modules, and
-   the attributes of ``torch.Tensor``, ``torch.nn.Module`` and ``cnnbook``'s classes;
-2. runs the solution notebook's import lines again (``np``, ``F``, ``assert_close``, ... are
+   entries, ``sys.stdout``/``stderr`` and trace hooks (also those ``threading`` gives new
+   threads), every function, class and module attribute of NumPy and PyTorch, every attribute
+   and container of ``cnnbook``'s modules, the attributes of every class defined in PyTorch,
+   NumPy, SciPy and ``cnnbook`` (``FlopCounterMode.get_total_flops``, ``nn.Conv2d.forward``,
+   ...; integer class attributes are counters and are left alone), and the code, default
+   arguments and keyword defaults of their Python functions (``f.__code__ = ...``,
+   ``f.__kwdefaults__["rtol"] = ...``);
+2. removes the notebook's globals that hide a built-in (``def max(*a): ...``, ``range = ...``),
+   unless the solution notebook binds the same name, and flags them;
+3. refuses to run while a thread the submission started is alive (a thread that is not the
+   kernel's own, nor a progress bar's monitor): such a thread could compute a forbidden
+   shortcut or patch functions while the check runs. The check fails, and is flagged. The
+   same test runs again when the check ends;
+4. runs the solution notebook's import lines again (``np``, ``F``, ``assert_close``, ... are
    the real ones, whatever the submission bound to those names);
-3. runs the check, compiled from an AST rewritten so that answers are seen as plain values:
+5. runs the check, compiled from an AST rewritten so that answers are seen as plain values:
    each operand of a comparison, each ``assert`` condition and each argument of a NumPy, PyTorch
    or comparing function goes through :func:`plain` first. A subclass of ``dict``, ``list``,
    ``float``, ``ndarray``, ``Tensor``, ... becomes the built-in type (its own ``__eq__``,
    ``__bool__`` or ``__float__`` is never called), and an object of a class the notebook made
    (module ``__main__``), a mock or a test library's helper (``pytest.approx``) where a number,
    an array or a container is expected fails the check;
-4. prints a token that only the guard can compute: a check that ends without printing it (an
+6. prints a token that only the guard can compute: a check that ends without printing it (an
    exception swallowed by a custom handler, a cell emptied by an input transformer) fails.
 
+What the guard finds at run time for a human to look at (a hidden built-in, a running thread)
+it prints as a line ``[cnnbook grader: flag <token>] message`` that the grader turns into a flag.
 Nothing here may rely on state that a submission can change after ``install`` ran: the
 functions it needs are bound to local names when it is installed. What it cannot stop (code
-that searches the interpreter for the guard itself, threads that patch while a check runs) is
-what the grader's static scan flags for a human to look at.
+that searches the interpreter for the guard itself, a student function that patches what the
+rest of the same check uses) is what the grader's static scan flags for a human to look at.
 """
 
 
-def install(namespace, name, secret, imports, checks):
+def install(namespace, name, secret, imports, checks, defined=()):
     """Install the guard as ``namespace[name]``.
 
     ``imports`` is the import lines of the solution notebook's first code cell, ``checks`` a
-    list of ``(label, source)`` of its check cells, and ``secret`` the string from which the
-    token that check ``k`` prints on success is derived (see :func:`token`).
+    list of ``(label, source)`` of its check cells, ``defined`` the names the solution notebook
+    binds at its top level (a global of the same name as a built-in is kept only if it is one
+    of them), and ``secret`` the string from which the token that check ``k`` prints on success
+    is derived (see :func:`token`).
     """
+    import _thread
     import ast
     import builtins
     import hashlib
     import linecache
+    import operator
     import sys
+    import threading
+    import time
     import types
+    from itertools import repeat
 
     _type, _isinstance, _issubclass, _len, _range = type, isinstance, issubclass, len, range
     _getattr, _setattr, _delattr, _exec, _compile = getattr, setattr, delattr, exec, compile
@@ -52,6 +71,10 @@ def install(namespace, name, secret, imports, checks):
     _settrace, _setprofile = sys.settrace, sys.setprofile
     _type_setattr, _type_delattr = type.__setattr__, type.__delattr__
     _Module, _TypeError, _AssertionError, _object = types.ModuleType, TypeError, AssertionError, object
+    _threading_setprofile, _threading_settrace = threading.setprofile, threading.settrace
+    _current_frames, _thread_count, _get_ident, _sleep = sys._current_frames, _thread._count, _thread.get_ident, time.sleep
+    _is, _repeat, _map, _all, _sum = operator.is_, repeat, map, all, sum
+    MISSING = _object()
 
     # -- what the checks use: the solution's imports, NumPy's and PyTorch's testing helpers ----
     scratch = {"__name__": "__cnnbook_imports__"}
@@ -60,6 +83,31 @@ def install(namespace, name, secret, imports, checks):
     __import__("numpy.testing")
     if "torch" in sys.modules:
         __import__("torch.testing")
+    # what the check cells import (torch.utils.flop_counter, ...) is loaded now, so that its
+    # functions and classes are in the snapshot before the submission can patch them
+    for _, source in checks:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            paths = []
+            if _isinstance(node, ast.Import):
+                paths = [alias.name for alias in node.names]
+            elif _isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                paths = [node.module]
+            for path in paths:
+                try:
+                    __import__(path)
+                except Exception:  # noqa: BLE001 - the check will report it itself
+                    pass
+            if _isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in sys.modules:
+                for alias in node.names:
+                    if not hasattr(sys.modules[node.module], alias.name):
+                        try:
+                            __import__(f"{node.module}.{alias.name}")
+                        except Exception:  # noqa: BLE001
+                            pass
     import numpy
     torch = sys.modules.get("torch")
 
@@ -79,6 +127,8 @@ def install(namespace, name, secret, imports, checks):
             return True
         return not key.startswith("_") and _type(value) in (_int, _float, _complex, _bool, _str, _type(None))
 
+    # Module attributes. The test that nothing changed (the usual case) runs in C over flat
+    # tuples; a module is compared key by key only when something did.
     snapshot = []  # (module dict, {key: value}, {key: copy of a mutable container})
     for module_name, module in modules.items():
         if module_name.partition(".")[0] not in full_roots | callable_roots:
@@ -90,28 +140,109 @@ def install(namespace, name, secret, imports, checks):
                 if _type(v) in (_dict, _list, _set):
                     containers[k] = _type(v)(v)
         snapshot.append((vars(module), values, containers))
+    flat_dicts = _tuple(d for d, values, _ in snapshot for _k in values)
+    flat_keys = _tuple(k for _, values, _ in snapshot for k in values)
+    flat_values = _tuple(v for _, values, _ in snapshot for v in values.values())
+    with_containers = [(d, containers) for d, _, containers in snapshot if containers]
+    dict_get = _dict.get
     sys_modules = {n: m for n, m in sys.modules.items()
                    if n.partition(".")[0] in full_roots | callable_roots and _isinstance(m, _Module)}
+    sys_module_names, sys_module_values = _tuple(sys_modules), _tuple(sys_modules.values())
     sys_values = {k: _getattr(sys, k) for k in ("modules", "stdout", "stderr", "stdin", "displayhook",
                                               "excepthook", "exit", "settrace", "setprofile")}
 
-    classes = []
+    # Classes: every class that PyTorch, NumPy, SciPy or cnnbook defines (FlopCounterMode,
+    # nn.Conv2d, ...), except the immutable built-in types, which nothing can change.
+    class_roots = {"torch", "numpy", "scipy", "cnnbook"}
+    type_flags = _type.__dict__["__flags__"].__get__
+    type_module = _type.__dict__["__module__"].__get__
+    immutable = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE
+    found_classes = {}
+    for module_name, module in _list(sys.modules.items()):
+        if not _isinstance(module, _Module) or module_name.partition(".")[0] not in class_roots:
+            continue
+        for v in _list(vars(module).values()):
+            if _isinstance(v, _type) and not type_flags(v) & immutable:
+                owner = type_module(v)
+                if _type(owner) is _str and owner.partition(".")[0] in class_roots:
+                    found_classes[_id(v)] = v
     if torch is not None:
-        classes += [torch.Tensor, torch.nn.Module, torch.nn.Parameter]
-    for module_name, module in modules.items():
-        if module_name.partition(".")[0] == "cnnbook":
-            classes += [v for v in vars(module).values()
-                        if _isinstance(v, _type) and _getattr(v, "__module__", "") == module_name]
-    class_snapshot = [(cls, _dict(vars(cls))) for cls in _dict.fromkeys(classes)]
+        for cls in (torch.Tensor, torch.nn.Module, torch.nn.Parameter):
+            found_classes[_id(cls)] = cls
+    classes = _tuple(found_classes.values())
+
+    def counter(value):
+        # an int class attribute (RemovableHandle.next_id, ...) counts something: left alone
+        return _type(value) is _int
+
+    class_saved = [_dict(vars(cls)) for cls in classes]
+    class_proxies = _tuple(vars(cls) for cls in classes)
+    flat_proxies = _tuple(p for p, saved in _zip(class_proxies, class_saved)
+                          for k, v in saved.items() if not counter(v))
+    flat_class_keys = _tuple(k for saved in class_saved for k, v in saved.items() if not counter(v))
+    flat_class_values = _tuple(v for saved in class_saved for v in saved.values() if not counter(v))
+    proxy_get = _type(vars(_object)).get
+    class_total = [_sum(_map(_len, class_proxies))]
+
+    # Python functions of those libraries: code, defaults and keyword defaults.
+    function_type = types.FunctionType
+    found_functions = {}
+
+    def add_function(f):
+        if _type(f) is function_type:
+            found_functions[_id(f)] = f
+
+    for module_name, module in _list(sys.modules.items()):
+        if not _isinstance(module, _Module) or module_name.partition(".")[0] not in class_roots:
+            continue
+        for v in _list(vars(module).values()):
+            add_function(v)
+            add_function(_getattr(v, "_implementation", None) if _type(v).__name__ == "_ArrayFunctionDispatcher"
+                         else None)
+    for cls in classes:
+        for v in _list(vars(cls).values()):
+            if _isinstance(v, (staticmethod, classmethod)):
+                v = v.__func__
+            if _isinstance(v, property):
+                for accessor in (v.fget, v.fset, v.fdel):
+                    add_function(accessor)
+            add_function(v)
+    functions = _tuple(found_functions.values())
+    get_code = operator.attrgetter("__code__")
+    get_defaults = operator.attrgetter("__defaults__")
+    get_kwdefaults = operator.attrgetter("__kwdefaults__")
+    codes = _tuple(_map(get_code, functions))
+    defaults = _tuple(_map(get_defaults, functions))
+    kwdefaults = [(f, f.__kwdefaults__, _dict(f.__kwdefaults__)) for f in functions if f.__kwdefaults__]
+    kwdefault_currents = _tuple(current for _, current, _ in kwdefaults)
+    kwdefault_total = _sum(_map(_len, kwdefault_currents))
+    kwdefault_flat_dicts = _tuple(current for _, current, saved in kwdefaults for _k in saved)
+    kwdefault_keys = _tuple(k for _, _, saved in kwdefaults for k in saved)
+    kwdefault_values = _tuple(v for _, _, saved in kwdefaults for v in saved.values())
+    kwdefault_dicts = _tuple(_map(get_kwdefaults, functions))
+
+    def restore_classes():
+        for cls, saved in _zip(classes, class_saved):
+            current = vars(cls)
+            for k in [k for k in current if k not in saved and not counter(current[k])]:
+                _type_delattr(cls, k)
+            for k, v in saved.items():
+                if not counter(v) and current.get(k, MISSING) is not v:
+                    _type_setattr(cls, k, v)
+        class_total[0] = _sum(_map(_len, class_proxies))
 
     def restore():
         """Put back everything the snapshot holds; the built-ins first."""
         _settrace(None)
         _setprofile(None)
-        for module_dict, values, containers in snapshot:
-            for k, v in values.items():
-                if module_dict.get(k, restore) is not v:
-                    module_dict[k] = v
+        _threading_settrace(None)
+        _threading_setprofile(None)
+        if not _all(_map(_is, _map(dict_get, flat_dicts, flat_keys, _repeat(MISSING)), flat_values)):
+            for module_dict, values, _ in snapshot:
+                for k, v in values.items():
+                    if module_dict.get(k, MISSING) is not v:
+                        module_dict[k] = v
+        for module_dict, containers in with_containers:
             for k, saved in containers.items():
                 current = module_dict[k]
                 if _type(current) is _dict and (current.keys() != saved.keys()
@@ -127,17 +258,110 @@ def install(namespace, name, secret, imports, checks):
         for k, v in sys_values.items():
             if _getattr(sys, k) is not v:
                 _setattr(sys, k, v)
-        for n, m in sys_modules.items():
-            if sys.modules.get(n) is not m:
-                sys.modules[n] = m
-        for cls, saved in class_snapshot:
-            current = vars(cls)
-            for k in [k for k in current if k not in saved]:
-                _type_delattr(cls, k)
-            for k, v in saved.items():
-                if current.get(k, restore) is not v:
-                    _type_setattr(cls, k, v)
+        if not _all(_map(_is, _map(sys.modules.get, sys_module_names), sys_module_values)):
+            for n, m in sys_modules.items():
+                if sys.modules.get(n) is not m:
+                    sys.modules[n] = m
+        if (_sum(_map(_len, class_proxies)) != class_total[0]
+                or not _all(_map(_is, _map(proxy_get, flat_proxies, flat_class_keys, _repeat(MISSING)),
+                                 flat_class_values))):
+            restore_classes()
+        if not (_all(_map(_is, _map(get_code, functions), codes))
+                and _all(_map(_is, _map(get_defaults, functions), defaults))
+                and _all(_map(_is, _map(get_kwdefaults, functions), kwdefault_dicts))):
+            for f, code, default, kwdefault in _zip(functions, codes, defaults, kwdefault_dicts):
+                if f.__code__ is not code:
+                    f.__code__ = code
+                if f.__defaults__ is not default:
+                    f.__defaults__ = default
+                if f.__kwdefaults__ is not kwdefault:
+                    f.__kwdefaults__ = kwdefault
+        if (_sum(_map(_len, kwdefault_currents)) != kwdefault_total
+                or not _all(_map(_is, _map(dict_get, kwdefault_flat_dicts, kwdefault_keys, _repeat(MISSING)),
+                                 kwdefault_values))):
+            for f, current, saved in kwdefaults:
+                if current.keys() != saved.keys() or any(current.get(k, MISSING) is not v for k, v in saved.items()):
+                    current.clear()
+                    current.update(saved)
         namespace["__builtins__"] = builtins
+
+    # -- hidden built-ins and running threads ----------------------------------------------------
+    real_builtins = {k: v for k, v in vars(builtins).items() if not k.startswith("_")}
+    kernel_globals = {k: namespace[k] for k in real_builtins if k in namespace}  # exit, quit, ...
+    allowed_globals = _frozenset(defined)
+    flag_prefix = f"[cnnbook grader: flag {token(secret, 'flag')}]"
+    flagged = _set()
+
+    def flag(message):
+        if message not in flagged:
+            flagged.add(message)
+            _print(f"{flag_prefix} {message}")
+
+    def unhide_builtins():
+        """Remove the notebook's globals that hide a built-in (and flag each one once)."""
+        for k in [k for k in namespace if k in real_builtins]:
+            value = namespace[k]
+            if value is real_builtins[k] or (k in kernel_globals and value is kernel_globals[k]):
+                continue
+            if k in kernel_globals:
+                namespace[k] = kernel_globals[k]
+            elif k in allowed_globals:
+                continue
+            else:
+                del namespace[k]
+            flag(f"the notebook defines `{k}`, which hides the built-in {k}; "
+                 f"the checks ran with the built-in")
+
+    # Threads: those running now are the kernel's. A thread started later is accepted only if
+    # every frame it runs is the code of a module that may start one (a progress bar's
+    # monitor, the kernel's own), and at least one of them is not threading's.
+    kernel_threads = _set(_current_frames())
+    frameless = _thread_count() + 1 - _len(kernel_threads)  # threads running no Python code
+    thread_roots = {"tqdm", "ipykernel", "IPython", "zmq", "jupyter_client", "tornado", "traitlets",
+                    "comm", "debugpy"}
+    active_threads = threading._active
+
+    def foreign_threads():
+        frames = _current_frames()
+        me = _get_ident()
+        found = []
+        module_of = None
+        for ident, frame in frames.items():
+            if ident in kernel_threads or ident == me:
+                continue
+            if module_of is None:
+                module_of = {_id(m.__dict__): n for n, m in _list(sys.modules.items())
+                             if _isinstance(m, _Module)}
+            accepted, f, top = False, frame, frame
+            while f is not None:
+                module = _str(module_of.get(_id(f.f_globals), "?")).partition(".")[0]
+                if module in thread_roots:
+                    accepted = True
+                elif module != "threading":
+                    accepted = False
+                    break
+                f = f.f_back
+            if not accepted:
+                thread = active_threads.get(ident)
+                label = f"'{thread.name}'" if thread is not None else f"{ident}"
+                code = top.f_code
+                found.append(f"thread {label} running {code.co_name} "
+                             f"({code.co_filename.rpartition('/')[2]}, line {top.f_lineno})")
+        if _thread_count() + 1 - _len(frames) > frameless:
+            found.append("a thread running no Python code (started with _thread)")
+        return found
+
+    def refuse_threads(when):
+        found = foreign_threads()
+        for _ in _range(4):  # a thread that is just starting or ending: look again
+            if not found:
+                return
+            _sleep(0.05)
+            found = foreign_threads()
+        if found:
+            flag(f"a thread the submission started was running {when} a check: {found[0]}")
+            raise _AssertionError(f"a thread started by the submission is running ({found[0]}): "
+                                  f"the checks do not run beside it")
 
     # -- plain values ----------------------------------------------------------------------------
     trusted = _set()
@@ -312,10 +536,13 @@ def install(namespace, name, secret, imports, checks):
     def check(k):
         """Run check ``k`` against restored references; print its token if it passes."""
         restore()
+        unhide_builtins()
+        refuse_threads("when it started")
         filename, code = compiled[k]
         linecache_cache[filename] = (_len("".join(lines[k])), None, lines[k], filename)
         _exec(imports_code, namespace)
         _exec(code, namespace)
+        refuse_threads("at the end of")
         _print(f"[cnnbook grader: check passed {tokens[k]}]")
 
     namespace[name] = types.SimpleNamespace(check=check, plain=plain, loose=loose, truth=truth)

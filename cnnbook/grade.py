@@ -13,9 +13,11 @@ answers) are listed for a human reader and not counted in the automatic total. T
 printed for a notebook is ``total: EARNED / POSSIBLE``.
 
 Wrong answers cannot pass by changing what a check relies on: each check runs against restored
-references and sees the answers as plain values (see ``cnnbook/_grade_guard.py``), and what
-cannot be prevented is flagged for a human by a static scan of the submitted code
-(:func:`scan_submission`): the report prints ``flagged:`` lines, the CSV has a ``flagged`` column.
+references (functions, classes, code and defaults of the libraries, built-ins the notebook hid),
+never beside a thread the submission started, and sees the answers as plain values (see
+``cnnbook/_grade_guard.py``); what cannot be prevented is flagged for a human by a static scan of
+the submitted code (:func:`scan_submission`) and by the guard while the checks run: the report
+prints ``flagged:`` lines, the CSV has a ``flagged`` column.
 The grader runs submitted code with your permissions: grade in a sandbox or a throwaway container.
 """
 from __future__ import annotations
@@ -145,6 +147,60 @@ def _reference_imports(reference) -> str:
 _STUB = re.compile(re.escape(STUB_MESSAGE.format(id="XXX")).replace("XXX", r"\d+\.\d+"))
 
 
+class _TopLevelNames(ast.NodeVisitor):
+    """The names a module's code binds at its top level (and those its functions declare global)."""
+
+    def __init__(self):
+        self.names: set[str] = set()
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.names.add(node.id)
+
+    def _scope(self, node):  # a new scope: only its name and its `global` declarations count
+        if not isinstance(node, ast.Lambda):
+            self.names.add(node.name)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Global):
+                self.names.update(inner.names)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _scope
+
+    def _comprehension(self, node):  # its variables are its own; a walrus inside binds outside
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                self.names.add(inner.target.id)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    def visit_Import(self, node):
+        self.names.update((a.asname or a.name).partition(".")[0] for a in node.names)
+
+    def visit_ImportFrom(self, node):
+        if node.module != "builtins":  # `from builtins import max` binds the built-in itself
+            self.visit_Import(node)
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.names.add(node.name)
+        self.generic_visit(node)
+
+
+def _reference_names(reference) -> list[str]:
+    """The names the reference's code cells bind at the notebook's top level."""
+    names = set()
+    for cell in reference.cells:
+        if cell.cell_type == "code":
+            try:
+                tree = ast.parse(_magic_free(cell.source)[0])
+            except SyntaxError:
+                continue
+            visitor = _TopLevelNames()
+            visitor.visit(tree)
+            names |= visitor.names
+    return sorted(names)
+
+
 def _student_cells(reference) -> set[str]:
     """Ids of the reference's code cells a student writes in: a solution region, or its stub."""
     ids = set()
@@ -219,7 +275,7 @@ def _prepare(submission, reference, exercises: list[Exercise], guard: str, secre
                 cell.source = f"{guard}.check({checks[cell.id]})"
     setup = (f"exec(compile({_GUARD_SOURCE!r}, '<cnnbook grader>', 'exec'), __cnnbook_ns := {{}})\n"
              f"__cnnbook_ns['install'](globals(), {guard!r}, {secret!r}, {_reference_imports(reference)!r}, "
-             f"{sources!r})\n"
+             f"{sources!r}, {_reference_names(reference)!r})\n"
              f"del __cnnbook_ns")
     nb.cells.insert(0, nbformat.v4.new_code_cell(setup, id=SETUP_ID))
     return _Plan(nb, checks, student, flags)
@@ -267,8 +323,9 @@ def _stdout(cell) -> str:
 
 
 def _run(plan: _Plan, cwd: Path, timeout: int, secret: str,
-         max_restarts: int = 3) -> tuple[dict[str, str], str]:
-    """Run every code cell; return {cell id: error text} for the cells that failed, and a note.
+         max_restarts: int = 3) -> tuple[dict[str, str], str, list[str]]:
+    """Run every code cell; return {cell id: error text} for the cells that failed, a note and
+    the flags the guard raised while the checks ran (a hidden built-in, a running thread).
 
     A cell that kills the kernel (or hangs past the timeout and cannot be interrupted) is
     recorded as failed; the notebook is then run again from the top in a fresh kernel without
@@ -306,7 +363,14 @@ def _run(plan: _Plan, cwd: Path, timeout: int, secret: str,
     setup_error = failures.get(SETUP_ID)
     if setup_error:
         notes.insert(0, f"the grader's set-up failed: {setup_error}")
-    return failures, "; ".join(notes)
+    prefix = f"[cnnbook grader: flag {_grade_guard.token(secret, 'flag')}] "
+    flags = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.id in plan.checks:
+            for line in _stdout(cell).splitlines():
+                if line.startswith(prefix) and line[len(prefix):] not in flags:
+                    flags.append(line[len(prefix):])
+    return failures, "; ".join(notes), flags
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -354,6 +418,7 @@ _SUSPICIOUS_IMPORTS = {
     "jupyter_client": "kernels", "shutil": "file operations", "pickle": "code in data",
     "marshal": "code objects", "atexit": "exit hooks", "cnnbook.grade": "the grader",
     "cnnbook._grade_guard": "the grader", "cnnbook.exercises": "the exercise tools",
+    "cnnbook.exercise_checks": "the helper through which checks switch shortcuts off",
     "pytest": "test helpers that compare loosely", "_pytest": "test helpers that compare loosely",
 }
 _SUSPICIOUS_CALLS = {
@@ -378,6 +443,37 @@ _SUSPICIOUS_ATTRIBUTES = {
     "__setattr__": "sets attributes through __setattr__", "__delattr__": "deletes attributes",
     "write_text": "writes a file", "write_bytes": "writes a file", "unlink": "deletes a file",
     "rmdir": "deletes a folder", "rmtree": "deletes a folder tree",
+    "__defaults__": "replaces or reads default arguments", "__kwdefaults__": "replaces or reads "
+    "default arguments", "_execution_engine": "runs autograd's engine directly", "run_backward":
+    "runs autograd's engine directly",
+    **dict.fromkeys(["_disable_current_modes", "_unset_dispatch_mode", "_set_dispatch_mode", "_pop_mode",
+                     "_pop_mode_temporarily", "_pop_torch_dispatch_stack", "_pop_torch_function_stack",
+                     "DisableTorchFunction", "DisableTorchFunctionSubclass", "_DisableTorchDispatch"],
+                    "switches off PyTorch's dispatch or function modes, through which checks refuse "
+                    "shortcuts"),
+    **dict.fromkeys(["_sigtools", "_convolve2d", "_nd_image", "_correlateND"], "calls SciPy's private C "
+                    "routines"),
+}
+# Parts of the libraries a submission has no reason to reach, by dotted path (after resolving
+# import aliases): the first one that a path starts with is flagged. Private parts (a name with
+# one leading underscore) of these libraries are flagged too.
+_LIBRARY_ROOTS = {"numpy", "scipy", "torch", "cnnbook"}
+_PATHS = {
+    "torch.utils._python_dispatch": "PyTorch's dispatch-mode internals, which can switch off the mode "
+                                    "through which a check refuses shortcuts",
+    "torch._C": "PyTorch's C internals",
+    "torch.ops": "PyTorch's operators called directly, past the function modes of the checks",
+    "torch.autograd.forward_ad": "forward-mode automatic differentiation",
+    "torch.func": "automatic differentiation transforms (grad, vjp, jvp)",
+    "functorch": "automatic differentiation transforms (grad, vjp, jvp)",
+    "scipy.signal._sigtools": "SciPy's private C routines",
+    "scipy.ndimage._nd_image": "SciPy's private C routines",
+    # Worth a look, not more: an FFT is a fair tool in some exercises (a sum of dice); where an
+    # exercise asks for loops, its check switches FFTs off while the student's function runs.
+    "numpy.fft": "an FFT; worth a look where an exercise asks for loops",
+    "scipy.fft": "an FFT; worth a look where an exercise asks for loops",
+    "scipy.fftpack": "an FFT; worth a look where an exercise asks for loops",
+    "torch.fft": "an FFT; worth a look where an exercise asks for loops",
 }
 _OS_CALLS = {"remove", "unlink", "rename", "replace", "system", "kill", "popen", "fork", "killpg",
              "execv", "execl", "execvp", "spawnv", "truncate", "rmdir", "removedirs", "abort"}
@@ -454,6 +550,9 @@ class _Scanner(ast.NodeVisitor):
                 if path == module or path.startswith(module + "."):
                     self.flag(node, f"imports {path} ({why})")
                     break
+            self.library_path(node, path)
+            if path == "sys.modules":
+                self.flag(node, "touches sys.modules")
             if bound in self.checked and self.checked[bound] != path:
                 self.flag(node, f"rebinds `{bound}`, which the checks use, to {path}")
             self.aliases[bound] = path
@@ -570,6 +669,20 @@ class _Scanner(ast.NodeVisitor):
                 self.flag(node, f"calls {name}() on `{_dotted(node.args[0])}` (part of {module.partition('.')[0]})")
             if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value in DUNDERS:
                 self.flag(node, f"calls {name}() on the special method {node.args[1].value}")
+        if name in ("getattr", "hasattr") and len(node.args) > 1 and _root(node.args[0]) in self.aliases:
+            attribute = node.args[1]
+            if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
+                base = self.path(node.args[0])
+                self.library_path(node, base and f"{base}.{attribute.value}")
+            else:
+                self.flag(node, f"calls {name}() on `{_dotted(node.args[0])}` with a computed attribute name")
+        called = self.path(func) if isinstance(func, (ast.Attribute, ast.Name)) else None
+        if name == "__import__" or called in ("importlib.import_module", "importlib.__import__"):
+            module = node.args[0] if node.args else None
+            if isinstance(module, ast.Constant) and isinstance(module.value, str):
+                self.library_path(node, module.value)
+            else:
+                self.flag(node, "imports a module whose name is computed")
         if name == "vars" and node.args and self.protected(_root(node.args[0])):
             self.flag(node, f"reads vars({_dotted(node.args[0])})")
         if name == "type" and len(node.args) == 3:
@@ -584,8 +697,36 @@ class _Scanner(ast.NodeVisitor):
                 self.flag(node, "calls sys.exit()")
         self.generic_visit(node)
 
+    def path(self, node) -> str | None:
+        """The dotted path an attribute chain names, with its root's import resolved, if known."""
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.aliases:
+            return None
+        return ".".join([self.aliases[node.id], *reversed(parts)])
+
+    def library_path(self, node, path: str | None) -> bool:
+        """Flag a path into a library part listed in _PATHS, or into a private part of one."""
+        if not path or path.partition(".")[0] not in _LIBRARY_ROOTS | {"functorch"}:
+            return False
+        for prefix, why in _PATHS.items():
+            if path == prefix or path.startswith(prefix + "."):
+                self.flag(node, f"uses `{prefix}` ({why})")
+                return True
+        parts = path.split(".")
+        for k, part in enumerate(parts):
+            if part.startswith("_") and not (part.startswith("__") and part.endswith("__")):
+                why = _SUSPICIOUS_ATTRIBUTES.get(part) or f"a private part of {parts[0]}"
+                self.flag(node, f"uses `{'.'.join(parts[:k + 1])}` ({why})")
+                return True
+        return False
+
     def visit_Attribute(self, node):
-        if node.attr in _SUSPICIOUS_ATTRIBUTES:
+        if self.library_path(node, self.path(node)):
+            pass
+        elif node.attr in _SUSPICIOUS_ATTRIBUTES:
             root = _root(node)
             if node.attr == "modules":
                 if self.aliases.get(root) == "sys":
@@ -631,7 +772,15 @@ def scan_submission(cells: list[tuple[str, str]], reference_imports: str = "") -
     name the checks use, defines comparison or conversion special methods (``__eq__``,
     ``__bool__``, ``__float__``, ``__array__``, ...), subclasses a value type, imports mock
     objects or the kernel's internals, reads frames or namespaces, runs code from strings,
-    writes or deletes files, or exits the process.
+    writes or deletes files, or exits the process. It also flags what reaches past the checks'
+    switched-off shortcuts: PyTorch's dispatch-mode internals (``torch.utils._python_dispatch``),
+    ``torch._C``, ``torch.ops``, autograd's engine (``_execution_engine``, ``run_backward``),
+    ``torch.autograd.forward_ad``, ``torch.func``, private parts of NumPy, SciPy, PyTorch and
+    ``cnnbook`` (SciPy's ``_sigtools``, ``_nd_image``, ...), imports of computed module names,
+    ``getattr`` on a module with a computed name, and the default arguments of functions. FFT
+    modules (``np.fft``, ``scipy.fft``, ``torch.fft``) are flagged as worth a look only: an FFT
+    is a fair tool in some exercises, and the checks of those that ask for loops switch it off
+    (:mod:`cnnbook.exercise_checks`).
     """
     checked = _aliases(reference_imports) if reference_imports else {}
     aliases = dict(checked)
@@ -738,7 +887,8 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
         labelled = [(plan.student[cell.id], cell.source) for cell in plan.nb.cells
                     if cell.get("id") in plan.student]
         report.flags += scan_submission(labelled, _reference_imports(reference))
-        failures, report.error = _run(plan, path.parent.resolve(), timeout, secret)
+        failures, report.error, found = _run(plan, path.parent.resolve(), timeout, secret)
+        report.flags += found
     except Exception as error:  # whatever goes wrong with one submission stays with it
         report.error = f"cannot run: {type(error).__name__}: {error}"
         failures = {reference.cells[i].id: "not run" for e in exercises for i in e.cells}

@@ -1,8 +1,9 @@
 """The grader cannot be fooled: submissions that cheat score zero on what they cheat on, or are flagged.
 
-Every test builds a small solution notebook of its own (three coded exercises, each check relying
+Every test builds a small solution notebook of its own (four coded exercises, each check relying
 on one way of comparing: ``==`` on a dict, ``cnnbook.check.assert_close``, ``np.allclose`` and
-``np.testing``), so it does not depend on the book's chapters. Each cheating submission answers the
+``np.testing``, built-ins such as ``range`` and ``max``), so it does not depend on the book's
+chapters. Each cheating submission answers the
 targeted exercise wrongly, cheats, and answers the others correctly.
 """
 import nbformat
@@ -17,9 +18,10 @@ RIGHT = {
     "counts": 'return {"dense": n_in * n_out, "bias": n_out}',
     "scale": "return a * x",
     "shift": "return x + c",
+    "total": "return sum(values)",
 }
-SIGNATURE = {"counts": "n_in, n_out", "scale": "x, a", "shift": "x, c"}
-WRONG = {"counts": 'return {"dense": 0, "bias": 0}', "scale": "return x", "shift": "return x"}
+SIGNATURE = {"counts": "n_in, n_out", "scale": "x, a", "shift": "x, c", "total": "values"}
+WRONG = {"counts": 'return {"dense": 0, "bias": 0}', "scale": "return x", "shift": "return x", "total": "return 0"}
 
 
 def meta(id_, points):
@@ -54,6 +56,10 @@ def solution_notebook():
               "check-73b"),
         new_markdown_cell("## Exercise 7.4: Why?", metadata=meta("7.4", 1), id="ex74"),
         new_markdown_cell("Because.", metadata={"tags": ["solution"]}, id="answer-74"),
+        new_markdown_cell("## Exercise 7.5: Total", metadata=meta("7.5", 1), id="ex75"),
+        solution_cell("total"),
+        check("for n in range(1, 5):\n    assert total(list(range(n))) == n * (n - 1) // 2\n"
+              "assert max(total([5]), 0) == 5", "check-75"),
     ]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                               "language": "python"}})
@@ -92,7 +98,7 @@ def scores(report):
     return {r.id: r.earned for r in report.results if r.status != "manual"}
 
 
-FULL = {"7.1": 2, "7.2": 3, "7.3": 1}
+FULL = {"7.1": 2, "7.2": 3, "7.3": 1, "7.5": 1}
 
 
 def test_honest_submission_gets_full_marks_and_no_flag(book, tmp_path):
@@ -104,7 +110,7 @@ def test_partly_done_submission_gets_that_exercise_only(book, tmp_path):
     nb = nbformat.read(book / "exercises" / "07_cheats.ipynb", as_version=4)
     next(c for c in nb.cells if c.id == "sol-scale").source = "def scale(x, a):\n    return a * x"
     report = graded(book, tmp_path, nb)
-    assert scores(report) == {"7.1": 0, "7.2": 3, "7.3": 0} and report.flags == []
+    assert scores(report) == {"7.1": 0, "7.2": 3, "7.3": 0, "7.5": 0} and report.flags == []
 
 
 # name: (wrong answers, code added after the function's cell, or a function (nb -> None) editing the
@@ -162,7 +168,7 @@ CHEATS = {
     "empties later cells with an input transformer": (
         {"counts": WRONG["counts"], "scale": WRONG["scale"], "shift": WRONG["shift"]},
         {"counts": "ip = get_ipython()\nip.input_transformers_post.append(lambda lines: ['pass\\n'])"},
-        ["7.1", "7.2", "7.3"], "calls get_ipython()"),
+        ["7.1", "7.2", "7.3", "7.5"], "calls get_ipython()"),
     "hides the patch in exec": (
         {"scale": WRONG["scale"]},
         {"scale": "exec('import cnnbook.check as c; c.assert_close = lambda *a, **k: None')"},
@@ -170,6 +176,24 @@ CHEATS = {
     "answers with pytest.approx objects that equal anything near": (
         {"counts": "import pytest\n    return {'dense': pytest.approx(0, abs=1e9), 'bias': pytest.approx(0, abs=1e9)}"},
         None, ["7.1"], "imports pytest"),
+    "hides range and max behind globals of the notebook": (
+        {"total": WRONG["total"]},
+        {"total": "range = lambda *args: []\ndef max(*args, **kwargs):\n    return 5"},
+        ["7.5"], "hides the built-in range"),
+    "replaces the code and the defaults of NumPy's and cnnbook's functions": (
+        {"scale": WRONG["scale"], "shift": WRONG["shift"]},
+        {"scale": "import numpy, cnnbook.check\n"
+                  "numpy.allclose._implementation.__code__ = (lambda a, b, rtol=0, atol=0, equal_nan=0: True).__code__\n"
+                  "numpy.testing.assert_allclose.__defaults__ = (1e300, 1e300, True, '', True)\n"
+                  "cnnbook.check.assert_close.__kwdefaults__['atol'] = 1e300"},
+        ["7.2", "7.3"], "changes `numpy.allclose._implementation.__code__`"),
+    "a thread keeps patching np.allclose while the checks run": (
+        {"shift": WRONG["shift"]},
+        {"shift": "import threading, time\nimport numpy\n\ndef _patch():\n    while True:\n"
+                  "        numpy.allclose = lambda *a, **k: True\n"
+                  "        numpy.testing.assert_allclose = lambda *a, **k: None\n        time.sleep(0.001)\n\n"
+                  "threading.Thread(target=_patch, daemon=True).start()"},
+        ["7.3", "7.5"], "a thread the submission started"),
     "a float-like object with __float__ and __sub__": (
         {"shift": "class Close:\n        __array_priority__ = 1000\n"
                   "        def __array_ufunc__(self, *a, **k):\n            return True\n"
@@ -209,6 +233,36 @@ def test_cheat_scores_zero_on_what_it_cheats_on_and_is_flagged(book, tmp_path, c
         assert any(flag in f for f in report.flags), text
 
 
+# Threads that keep patching what the checks use, started three more ways (the one started with
+# threading.Thread is in CHEATS): each is running when the checks of 7.3 (and 7.5) start.
+PATCH = "lambda *a, **k: True"
+THREADS = {
+    "_thread.start_new_thread": (
+        "import _thread, time\nimport numpy\n\ndef _patch():\n    while True:\n"
+        f"        numpy.allclose = {PATCH}\n        time.sleep(0.001)\n\n_thread.start_new_thread(_patch, ())"),
+    "concurrent.futures": (
+        "import time\nfrom concurrent.futures import ThreadPoolExecutor\nimport numpy\n\ndef _patch():\n"
+        f"    while True:\n        numpy.allclose = {PATCH}\n        time.sleep(0.001)\n\n"
+        "_pool = ThreadPoolExecutor(1)\n_pool.submit(_patch)"),
+    "a thread running only C code": (
+        "import _thread, collections, itertools, time\nimport numpy\n\n"
+        f"_steps = zip(itertools.starmap(setattr, itertools.repeat((numpy, 'allclose', {PATCH}))),\n"
+        "             map(time.sleep, itertools.repeat(0.001)))\n"
+        "_thread.start_new_thread(collections.deque, (_steps, 0))"),
+}
+
+
+@pytest.mark.parametrize("how", list(THREADS))
+def test_a_check_does_not_run_beside_a_thread_the_submission_started(book, tmp_path, how):
+    nb = submission(book, {"shift": "return x + 0.5 * c"}, {"shift": THREADS[how]})
+    report = graded(book, tmp_path, nb)
+    text = "\n".join(report.lines())
+    assert scores(report) == {"7.1": 2, "7.2": 3, "7.3": 0, "7.5": 0}, text
+    assert any("a thread the submission started was running when it started a check" in f
+               for f in report.flags), text
+    assert "a thread started by the submission is running" in text, text
+
+
 def test_writing_to_the_solutions_file_changes_no_grade_and_is_flagged(book, tmp_path):
     """A submission that weakens the solution notebook on disk: the run keeps its own copy."""
     target = book / "solutions" / "07_cheats.ipynb"
@@ -225,8 +279,8 @@ def test_writing_to_the_solutions_file_changes_no_grade_and_is_flagged(book, tmp
     nbformat.write(vandal, folder / "a_07_cheats.ipynb")
     nbformat.write(submission(book, {"scale": WRONG["scale"]}), folder / "b_07_cheats.ipynb")
     first, second = grade.grade_many(sorted(folder.glob("*.ipynb")), solutions=book / "solutions", timeout=60)
-    assert scores(first) == {"7.1": 0, "7.2": 3, "7.3": 1}, "\n".join(first.lines())
-    assert scores(second) == {"7.1": 2, "7.2": 0, "7.3": 1}, "\n".join(second.lines())
+    assert scores(first) == {"7.1": 0, "7.2": 3, "7.3": 1, "7.5": 1}, "\n".join(first.lines())
+    assert scores(second) == {"7.1": 2, "7.2": 0, "7.3": 1, "7.5": 1}, "\n".join(second.lines())
     assert any("writes a file" in f for f in first.flags)
     assert any("files changed while this submission ran" in f and "07_cheats.ipynb" in f for f in first.flags)
     assert "'pass'" in target.read_text() or '"pass"' in target.read_text()  # the file was vandalised
@@ -235,7 +289,10 @@ def test_writing_to_the_solutions_file_changes_no_grade_and_is_flagged(book, tmp
 @pytest.mark.parametrize("cheat", ["rebinds cnnbook.check.assert_close", "dict subclass whose __eq__ is always True",
                                    "patches np.allclose and np.testing.assert_allclose",
                                    "returns a MagicMock that equals anything",
-                                   "swallows every exception with a custom handler"])
+                                   "swallows every exception with a custom handler",
+                                   "hides range and max behind globals of the notebook",
+                                   "replaces the code and the defaults of NumPy's and cnnbook's functions",
+                                   "a thread keeps patching np.allclose while the checks run"])
 def test_the_cheat_would_fool_a_naive_grader(book, cheat):
     """Each cheat is real: run with the solution's checks inline (imports re-run), no check fails."""
     answers, extra, zero, _ = CHEATS[cheat]
@@ -274,6 +331,28 @@ def test_the_book_solutions_raise_no_flag():
     ("!rm -rf /tmp/x", "runs a shell command"),
     ("%time np = None", "rebinds `np`, which the checks use"),
     ("import numpy.testing as npt\nnpt.assert_allclose = None", "changes `npt.assert_allclose`"),
+    # what switches off a check's PyTorch modes or reaches past them
+    ("from torch.utils._python_dispatch import _disable_current_modes", "uses `torch.utils._python_dispatch`"),
+    ("import torch\nwith torch.utils._python_dispatch._disable_current_modes():\n    pass",
+     "uses `torch.utils._python_dispatch`"),
+    ("import torch\ntorch._C._unset_dispatch_mode(0)", "uses `torch._C`"),
+    ("import torch\nengine = torch.autograd.Variable._execution_engine", "runs autograd's engine directly"),
+    ("v._execution_engine.run_backward((y,), (g,), False, False, (x,), False, False)", "runs autograd's engine"),
+    ("import torch\nout = torch.ops.aten.convolution(x, w, None, [1], [0], [1], False, [0], 1)", "uses `torch.ops`"),
+    ("from torch.autograd import forward_ad as fwAD", "forward-mode automatic differentiation"),
+    ("import scipy.signal\nout = scipy.signal._sigtools._convolve2d(x, k, 1, 0, 0, 0)", "SciPy's private C routines"),
+    ("from scipy.ndimage import _nd_image", "SciPy's private C routines"),
+    ("import torch\nout = torch._convolution(x, w)", "a private part of torch"),
+    ("spectrum = np.fft.fft2(x)", "worth a look"),
+    ("import numpy.fft as nf", "worth a look"),
+    # names computed at run time
+    ("import importlib\nm = importlib.import_module('num' + 'py')", "imports a module whose name is computed"),
+    ("m = __import__(name)", "imports a module whose name is computed"),
+    ("f = getattr(np, 'con' + 'volve')", "calls getattr() on `np` with a computed attribute name"),
+    ("f = getattr(np, '_core')", "uses `numpy._core` (a private part of numpy)"),
+    ("import sys\nm = sys.modules['numpy']", "touches sys.modules"),
+    ("from sys import modules", "touches sys.modules"),
+    ("np.allclose.__defaults__ = (1, 1)", "default arguments"),
 ])
 def test_static_scan_flags(source, flag):
     flags = grade.scan_submission([("cell 3", source)], IMPORTS)
@@ -299,8 +378,16 @@ def torch_book(tmp_path):
         new_code_cell(TORCH_IMPORTS, id="imports"),
         new_markdown_cell("## Exercise 8.1: Double", metadata=meta("8.1", 2), id="ex81"),
         new_code_cell("def doubled(t):\n    # BEGIN SOLUTION\n    return 2 * t\n    # END SOLUTION", id="sol"),
-        check("t = torch.randn(4, generator=torch.Generator().manual_seed(1))\n"
-              "assert torch.allclose(doubled(t), 2 * t)\nassert bool((doubled(t) == 2 * t).all())", "check-81"),
+        check("from cnnbook.exercise_checks import forbid\n\n"
+              "t = torch.randn(4, generator=torch.Generator().manual_seed(1))\n"
+              "with forbid('fft', 'conv', reason='doubling needs no transform'):\n    got = doubled(t)\n"
+              "assert torch.allclose(got, 2 * t)\nassert bool((doubled(t) == 2 * t).all())", "check-81"),
+        new_markdown_cell("## Exercise 8.2: Count", metadata=meta("8.2", 1), id="ex82"),
+        new_code_cell("# BEGIN SOLUTION\nflops = 24\n# END SOLUTION", id="sol-82"),
+        check("from torch.utils.flop_counter import FlopCounterMode\n\n"
+              "with FlopCounterMode(display=False) as counter:\n"
+              "    torch.nn.functional.linear(torch.ones(1, 4), torch.ones(3, 4))\n"
+              "assert int(flops) == counter.get_total_flops()", "check-82"),
     ]
     root = tmp_path / "book"
     (root / "solutions").mkdir(parents=True)
@@ -323,7 +410,35 @@ def test_torch_cheats_score_zero_and_are_flagged(torch_book, tmp_path, cheat, fl
     nb = nbformat.read(torch_book / "exercises" / "08_torch.ipynb", as_version=4)
     next(c for c in nb.cells if c.id == "sol").source = "def doubled(t):\n    return t\n\n" + cheat
     report = graded(torch_book, tmp_path, nb, "mallory_08_torch.ipynb")
-    assert scores(report) == {"8.1": 0}, "\n".join(report.lines())
+    assert scores(report) == {"8.1": 0, "8.2": 0}, "\n".join(report.lines())
     assert any(flag in f for f in report.flags), report.flags
     right = nbformat.read(torch_book / "solutions" / "08_torch.ipynb", as_version=4)
-    assert scores(graded(torch_book, tmp_path, right, "solution_08_torch.ipynb")) == {"8.1": 2}
+    report = graded(torch_book, tmp_path, right, "solution_08_torch.ipynb")
+    assert scores(report) == {"8.1": 2, "8.2": 1} and report.flags == [], "\n".join(report.lines())
+
+
+def test_a_check_that_forbids_a_shortcut_refuses_it_under_the_grader(torch_book, tmp_path):
+    """cnnbook.exercise_checks.forbid works inside the grader's guard, even after the submission
+    patched the helper itself."""
+    nb = nbformat.read(torch_book / "exercises" / "08_torch.ipynb", as_version=4)
+    next(c for c in nb.cells if c.id == "sol").source = (
+        "import cnnbook.exercise_checks\n"
+        "cnnbook.exercise_checks.forbid = lambda *a, **k: __import__('contextlib').nullcontext()\n\n"
+        "def doubled(t):\n    return torch.fft.ifft(torch.fft.fft(t) * 2).real")
+    report = graded(torch_book, tmp_path, nb, "mallory_08_torch.ipynb")
+    text = "\n".join(report.lines())
+    assert scores(report) == {"8.1": 0, "8.2": 0}, text
+    assert "doubling needs no transform: your code called" in text and "fft" in text, text
+
+
+def test_a_patched_method_of_a_library_helper_class_is_put_back(torch_book, tmp_path):
+    """FlopCounterMode.get_total_flops answers what the submission wants, unless restored."""
+    nb = nbformat.read(torch_book / "exercises" / "08_torch.ipynb", as_version=4)
+    next(c for c in nb.cells if c.id == "sol").source = "def doubled(t):\n    return 2 * t"
+    next(c for c in nb.cells if c.id == "sol-82").source = (
+        "flops = 0\nfrom torch.utils.flop_counter import FlopCounterMode\n"
+        "FlopCounterMode.get_total_flops = lambda self: 0\n"
+        "torch.nn.Linear.forward = lambda self, x: x")
+    report = graded(torch_book, tmp_path, nb, "mallory_08_torch.ipynb")
+    assert scores(report) == {"8.1": 2, "8.2": 0}, "\n".join(report.lines())
+    assert any("changes `FlopCounterMode.get_total_flops`" in f for f in report.flags), report.flags

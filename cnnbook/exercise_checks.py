@@ -1,0 +1,636 @@
+"""Switch shortcuts off while a student's function runs: the helper of the exercises' checks.
+
+An exercise that says "with loops, without ``conv2d``" is checked by calling the student's
+function while the shortcuts it rules out refuse to run::
+
+    from cnnbook.exercise_checks import forbid
+
+    with forbid("conv", "patches", "einsum", "fft", reason="the exercise asks for loops"):
+        got = corr2d_multi(x.copy(), weight.copy())
+    assert_close(got, expected)          # compared after the block, with everything back on
+
+If the student's code reaches a forbidden routine, however it got hold of it (by name, through
+a reference saved in a dict before the check, through ``getattr``, from a thread), the block
+raises an ``AssertionError`` that names it, for example ``the exercise asks for loops: your code
+called numpy.fft.fft2``. Everything is switched back on when the block ends, also when it
+raises.
+
+``forbid(*categories, calls=(), allow=(), reason=None)``
+
+``categories``
+    names from :data:`CATEGORIES`:
+
+    ============  ===============================================================================
+    ``conv``      library convolutions and correlations: ``np.correlate``/``np.convolve``, SciPy's
+                  ``signal`` and ``ndimage``, PyTorch's convolution functions and operators, the
+                  engine's ``cnnbook.functional.conv``
+    ``patches``   sliding windows and im2col: ``sliding_window_view``, ``as_strided``, ``unfold``,
+                  ``fold``, scikit-image's ``view_as_windows``, the engine's ``_im2col``
+    ``einsum``    ``einsum`` and ``tensordot`` (NumPy's and PyTorch's)
+    ``fft``       ``numpy.fft``, ``scipy.fft``, ``scipy.fftpack``, ``torch.fft``
+    ``pool``      library pooling: PyTorch's pooling functions and operators, the engine's
+                  ``cnnbook.functional.pooling``, ``scipy.ndimage`` filters, ``block_reduce``
+    ``autograd``  automatic differentiation: every operator the autograd engine runs (however
+                  ``backward`` was reached), ``torch.autograd`` (``torch.no_grad`` stays allowed),
+                  ``torch.func``, transposed convolutions (an input gradient in disguise), SymPy
+    ``torch``     all of PyTorch
+    ``engine``    the book's NumPy engine: ``cnnbook.functional``, ``nn``, ``optim``, ``train``,
+                  ``twins``
+    ============  ===============================================================================
+
+``calls``
+    more to refuse: a function object (``calls=[conv_as_matrix]``, also one the notebook
+    defines), a dotted name of a function or a module (``"numpy.linalg"``), or a bare name
+    (``"conv_as_matrix"``: any routine of that name, in a library or in the notebook).
+``allow``
+    dotted names exempted from the categories, with what they call in turn
+    (``allow=("numpy.correlate", "numpy.convolve")`` keeps NumPy's 1-D correlation).
+``reason``
+    the start of the error message (default: "this exercise asks you to do without ...").
+
+The block returns a :class:`Watch`; ``watch.calls`` lists the forbidden calls seen.
+Starting a thread inside the block, switching off the profiler, or popping PyTorch's modes fails
+the block too. ``limit_lines(lines)`` is the other guard the chapters need: it fails a block in
+which the notebook's own code runs more than ``lines`` lines (a search that should have been a
+formula)::
+
+    with limit_lines(100_000, "input_sizes(10**12, ...) should not search"):
+        sizes = input_sizes(10**12, 3, 2, 1)
+
+What the exercises of chapters 1 to 5 rule out, in these terms::
+
+    forbid("conv", "patches", "einsum", "fft", "engine", calls=[conv_as_matrix],
+           reason="the exercise asks for loops")                        # 1.2, 1.3, 2.2
+    forbid("conv", "patches", "einsum", "fft", "engine",
+           allow=("numpy.correlate", "numpy.convolve"))                 # 2.4: 1-D passes
+    forbid("autograd", "engine")                                        # 2.5: gradients
+    forbid("torch", "engine")                                           # 3.x, 5.2, 5.3
+    forbid(calls=("numpy.correlate", "numpy.convolve"))                 # 4.2
+    limit_lines(100_000, "input_sizes should not search")               # 3.3
+
+How a call is refused, in three layers (each catches what another may miss):
+
+1. the Python functions of the forbidden routines have their ``__code__`` swapped for one that
+   raises, so every reference to them raises, wherever it was kept;
+2. a PyTorch function mode and a dispatch mode refuse the forbidden functions and operators,
+   however they are reached (``F.conv2d``, ``torch.ops.aten.convolution``, ``Tensor.unfold``);
+3. a profiler (``sys.setprofile``) sees every call into Python code and every call of a
+   built-in (C) function made from Python code, and refuses those of the forbidden modules and
+   names; it also refuses ``start_new_thread``, ``setprofile``, ``settrace`` and the functions
+   that pop PyTorch's modes.
+
+What it cannot see: a C function called from another C function (``map(c_function, ...)``), and
+C functions and PyTorch operators called by a thread started before the block (the switched-off
+Python functions raise there too; the grader fails a check while a thread the submission started
+is alive, and its scan flags the private modules such tricks need). This module is not part of
+the engine: it imports PyTorch when a block starts, if PyTorch is installed.
+"""
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import threading
+import types
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["CATEGORIES", "Category", "Watch", "forbid", "limit_lines"]
+
+
+@dataclass(frozen=True)
+class Category:
+    """What one name of :data:`CATEGORIES` switches off.
+
+    ``modules``: every routine defined in these modules and below them (seen by the profiler;
+    the Python functions of those in ``switch_off`` are also swapped); ``names``: a library
+    routine, Python or C, with one of these names; ``switch_off``: dotted names of functions or
+    modules whose Python functions raise while the block runs; ``torch``: a test
+    ``(name, args) -> bool`` of the PyTorch functions and operators to refuse; ``allowed``:
+    module prefixes that stay allowed.
+    """
+
+    description: str
+    modules: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    switch_off: tuple[str, ...] = ()
+    torch: Callable[[str, tuple], bool] | None = None
+    allowed: tuple[str, ...] = ()
+
+
+def _matching(pattern: str) -> Callable[[str, tuple], bool]:
+    regex = re.compile(pattern)
+    return lambda name, args: regex.search(name) is not None
+
+
+def _transposed_convolution(name: str, args: tuple) -> bool:
+    return "conv_transpose" in name or (name in ("convolution", "_convolution") and len(args) > 6
+                                         and args[6] is True)
+
+
+def _in_backward(name: str, args: tuple) -> bool:
+    torch = sys.modules["torch"]
+    return "backward" in name or torch._C._current_graph_task_id() != -1 or _transposed_convolution(name, args)
+
+
+_CONV_NAMES = ("correlate", "correlate2", "convolve", "convolve2d", "correlate2d", "fftconvolve",
+               "oaconvolve", "_convolve2d", "_correlateND", "conv1d", "conv2d", "conv3d",
+               "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "convolution",
+               "_convolution", "conv_tbc")
+_POOL_NAMES = tuple(f"{kind}_pool{d}d" for kind in ("max", "avg", "adaptive_max", "adaptive_avg",
+                                                    "lp", "fractional_max") for d in (1, 2, 3))
+
+CATEGORIES: dict[str, Category] = {
+    "conv": Category(
+        "library convolutions and correlations",
+        modules=("scipy.signal", "scipy.ndimage", "cnnbook.functional.conv", "skimage.filters"),
+        names=_CONV_NAMES,
+        switch_off=("numpy.correlate", "numpy.convolve", "scipy.signal", "scipy.ndimage",
+                    "cnnbook.functional.conv", "cnnbook.functional.conv2d",
+                    "cnnbook.functional.conv_transpose2d"),
+        torch=_matching(r"conv(?!ert)")),
+    "patches": Category(
+        "sliding windows and im2col",
+        modules=("skimage.util.shape", "sklearn.feature_extraction.image"),
+        names=("sliding_window_view", "as_strided", "unfold", "fold", "im2col", "col2im", "_im2col",
+               "_col2im", "view_as_windows", "view_as_blocks", "extract_patches_2d"),
+        switch_off=("numpy.lib.stride_tricks.sliding_window_view", "numpy.lib.stride_tricks.as_strided",
+                    "torch.nn.functional.unfold", "torch.nn.functional.fold",
+                    "cnnbook.functional.conv._im2col", "cnnbook.functional.conv._col2im"),
+        torch=_matching(r"unfold|im2col|col2im|as_strided")),
+    "einsum": Category(
+        "einsum and tensordot",
+        names=("einsum", "c_einsum", "einsum_path", "tensordot"),
+        switch_off=("numpy.einsum", "numpy.einsum_path", "numpy.tensordot", "torch.functional.einsum",
+                    "torch.functional.tensordot"),
+        torch=_matching(r"einsum|tensordot")),
+    "fft": Category(
+        "FFTs",
+        modules=("numpy.fft", "scipy.fft", "scipy.fftpack", "torch.fft"),
+        names=("fftconvolve", "oaconvolve", "_raw_fft", "_raw_fftnd", "_pocketfft_umath"),
+        switch_off=("numpy.fft", "scipy.fft", "scipy.fftpack", "scipy.signal.fftconvolve",
+                    "scipy.signal.oaconvolve"),
+        torch=_matching(r"fft")),
+    "pool": Category(
+        "library pooling",
+        modules=("cnnbook.functional.pooling", "scipy.ndimage", "skimage.measure"),
+        names=_POOL_NAMES + ("max_pool2d_with_indices", "block_reduce", "maximum_filter",
+                             "minimum_filter", "uniform_filter"),
+        switch_off=("cnnbook.functional.pooling", "scipy.ndimage", *(f"torch.nn.functional.{n}"
+                                                                      for n in _POOL_NAMES)),
+        torch=_matching(r"pool")),
+    "autograd": Category(
+        "automatic differentiation",
+        modules=("torch.autograd", "torch.func", "torch._functorch", "functorch", "torch.nn.grad",
+                 "sympy", "autograd", "jax"),
+        names=("backward", "grad", "vjp", "jvp", "jacobian", "hessian", "run_backward", "_make_dual",
+               "make_dual", "unpack_dual"),
+        switch_off=("torch.Tensor.backward", "torch.autograd.backward", "torch.autograd.grad",
+                    "torch.autograd.functional", "torch.autograd.forward_ad", "torch.nn.grad"),
+        torch=_in_backward,
+        allowed=("torch.autograd.grad_mode",)),
+    "torch": Category(
+        "PyTorch",
+        modules=("torch", "functorch"),
+        torch=lambda name, args: True),
+    "engine": Category(
+        "the book's NumPy engine",
+        modules=("cnnbook.functional", "cnnbook.nn", "cnnbook.optim", "cnnbook.train", "cnnbook.twins"),
+        switch_off=("cnnbook.functional", "cnnbook.nn", "cnnbook.optim")),
+}
+
+# Always refused inside a block: what switches the watch off or escapes it.
+_ESCAPES = Category(
+    "ways around the check",
+    modules=("concurrent", "multiprocessing", "subprocess", "ctypes"),
+    names=("setprofile", "settrace", "start_new_thread", "start_new", "_disable_current_modes",
+           "_pop_mode", "_pop_mode_temporarily", "_unset_dispatch_mode", "_set_dispatch_mode",
+           "_pop_torch_dispatch_stack", "_pop_torch_function_stack", "DisableTorchFunction",
+           "DisableTorchFunctionSubclass", "_DisableTorchDispatch"))
+
+_HITS: list[str] = []          # what the switched-off functions record when they are called
+_RAISERS: dict[int, tuple[types.FunctionType, types.CodeType]] = {}   # id(f) -> (f, its raiser)
+_OWN_GLOBALS = globals()
+
+
+class Watch:
+    """The forbidden calls one :func:`forbid` block has seen (``calls``), first first."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        self.calls: list[str] = []
+
+    def hit(self, call: str) -> AssertionError:
+        if call not in self.calls:
+            self.calls.append(call)
+        return AssertionError(self.message())
+
+    def message(self) -> str:
+        more = f" (and {', '.join(self.calls[1:4])})" if len(self.calls) > 1 else ""
+        return f"{self.reason}: your code called {self.calls[0]}{more}"
+
+
+def _resolve(dotted: str):
+    """The object a dotted name stands for, from the modules already imported (or None)."""
+    parts = dotted.split(".")
+    for k in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:k]))
+        if module is not None:
+            obj = module
+            for part in parts[k:]:
+                obj = getattr(obj, part, None)
+                if obj is None:
+                    return None
+            return obj
+    return None
+
+
+def _python_functions(obj) -> list[types.FunctionType]:
+    """The Python function(s) behind ``obj``: itself, a NumPy dispatcher's implementation, the
+    function a decorator wraps."""
+    found = []
+    for _ in range(4):
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+        implementation = getattr(obj, "_implementation", None) if type(obj).__name__ == "_ArrayFunctionDispatcher" \
+            else None
+        if isinstance(obj, types.FunctionType):
+            found.append(obj)
+        elif implementation is not None:
+            obj = implementation
+            continue
+        wrapped = getattr(obj, "__wrapped__", None)
+        if wrapped is None:
+            break
+        obj = wrapped
+    return found
+
+
+_MODULE_FUNCTIONS: dict[str, tuple[int, list]] = {}
+
+
+def _module_functions(prefix: str) -> list[types.FunctionType]:
+    """The Python functions defined in the (already imported) module ``prefix`` and below it."""
+    cached = _MODULE_FUNCTIONS.get(prefix)
+    if cached is not None and cached[0] == len(sys.modules):
+        return cached[1]
+    found = []
+    for name, module in list(sys.modules.items()):
+        if not isinstance(module, types.ModuleType) or not (name == prefix or name.startswith(prefix + ".")):
+            continue
+        for value in list(vars(module).values()):
+            for f in _python_functions(value):
+                dispatcher = f.__name__.endswith("_dispatcher") and prefix.startswith("numpy")
+                if str(getattr(f, "__module__", "")).startswith(prefix) and not dispatcher:
+                    found.append(f)
+            if isinstance(value, type) and str(value.__dict__.get("__module__", "")).startswith(prefix):
+                for member in list(vars(value).values()):
+                    found += _python_functions(member)
+    _MODULE_FUNCTIONS[prefix] = (len(sys.modules), found)
+    return found
+
+
+def _public_name(module: str, qualname: str, code) -> str:
+    """``module.qualname`` under the shortest public path that reaches the same code
+    (``numpy._core.numeric.convolve`` is ``numpy.convolve``)."""
+    parts = module.split(".")
+    if "." not in qualname:
+        for k in range(1, len(parts) + 1):
+            obj = getattr(sys.modules.get(".".join(parts[:k])), qualname, None)
+            if obj is not None and any(g.__code__ is code for g in _python_functions(obj)):
+                return f"{'.'.join(parts[:k])}.{qualname}"
+    return f"{module}.{qualname}"
+
+
+def _raiser(f: types.FunctionType) -> types.CodeType:
+    """Code for ``f`` that records the call and raises (same number of free variables)."""
+    cached = _RAISERS.get(id(f))
+    if cached is not None and cached[0] is f:
+        return cached[1]
+    n = len(f.__code__.co_freevars)
+    names = [f"_free{k}" for k in range(n)]
+    qualname = f.__name__ if "<locals>" in f.__qualname__ else f.__qualname__
+    label = _public_name(getattr(f, "__module__", None) or "?", qualname, f.__code__)
+    source = "def _outer():\n"
+    if names:
+        source += f"    {', '.join(names)}, = {'None, ' * n}\n"
+    source += "    def switched_off(*args, **kwargs):\n"
+    if names:
+        source += f"        ({', '.join(names)},)\n"
+    source += ("        '__cnnbook_record__'('__cnnbook_label__')\n"
+               "        raise AssertionError('__cnnbook_message__')\n"
+               "    return switched_off\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # calling a str constant: replaced below
+        outer = compile(source, f"<switched off: {label}>", "exec")
+    code = next(c for c in next(c for c in outer.co_consts if isinstance(c, types.CodeType)).co_consts
+                if isinstance(c, types.CodeType))
+    # the recorder is a constant: the function runs with its own module's globals
+    replace = {"__cnnbook_record__": _HITS.append, "__cnnbook_label__": label,
+               "__cnnbook_message__": f"{label} is switched off in this check"}
+    consts = tuple(replace.get(c, c) if isinstance(c, str) else c for c in code.co_consts)
+    code = code.replace(co_consts=consts, co_name=f.__code__.co_name)
+    _RAISERS[id(f)] = (f, code)
+    return code
+
+
+def _module_of_c(function) -> str:
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, types.ModuleType):
+        return owner.__name__
+    return getattr(function, "__module__", None) or type(owner).__module__ or ""
+
+
+_torch_modes = None
+
+
+def _modes():
+    """PyTorch's function mode and dispatch mode classes of this module (made once)."""
+    global _torch_modes
+    if _torch_modes is None:
+        from torch.overrides import TorchFunctionMode
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        class RefuseFunctions(TorchFunctionMode):
+            def __init__(self, refuse, watch):
+                super().__init__()
+                self.refuse, self.watch = refuse, watch
+
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                name = getattr(func, "__name__", None) or str(func)
+                if self.refuse(name, args):
+                    raise self.watch.hit(f"torch function {name}")
+                return func(*args, **(kwargs or {}))
+
+        class RefuseOperators(TorchDispatchMode):
+            def __init__(self, refuse, watch):
+                super().__init__()
+                self.refuse, self.watch = refuse, watch
+
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func.overloadpacket.__name__
+                if self.refuse(name, args):
+                    raise self.watch.hit(f"the PyTorch operator aten.{name}")
+                return func(*args, **(kwargs or {}))
+
+        # The first operation under a mode makes PyTorch import what modes need (torch._dynamo,
+        # which also makes a thread pool): once, here, not inside a block.
+        import torch
+
+        with RefuseOperators(lambda name, args: False, None), RefuseFunctions(lambda name, args: False, None):
+            torch.ones(2) + 1
+        _torch_modes = (RefuseFunctions, RefuseOperators)
+    return _torch_modes
+
+
+def _describe(categories, calls) -> str:
+    words = [CATEGORIES[c].description for c in categories]
+    words += [call if isinstance(call, str) else getattr(call, "__name__", repr(call)) for call in calls]
+    if not words:
+        return "this check forbids some routines"
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return f"this exercise asks you to do without {listed}"
+
+
+@dataclass
+class _Plan:
+    """What one block refuses, resolved from its categories, ``calls`` and ``allow``."""
+
+    modules: tuple[str, ...]          # module prefixes whose routines are refused
+    files: tuple[str, ...]            # their source files or folders (code copied elsewhere too)
+    names: set[str]                   # names of library routines refused
+    notebook_names: set[str]          # names refused also in the notebook's own code
+    codes: set                        # code objects refused (functions given in ``calls``)
+    allowed: tuple[str, ...]          # module prefixes allowed, with what they call
+    allowed_codes: set[int]           # ids of the code of allowed functions
+    targets: list                     # Python functions whose code is swapped for a raiser
+    torch_tests: list                 # (name, args) -> bool, for PyTorch functions and operators
+
+    def refuse_torch(self, name, args) -> bool:
+        return any(test(name, args) for test in self.torch_tests)
+
+
+def _plan(categories, calls, allow) -> _Plan:
+    unknown = [c for c in categories if c not in CATEGORIES]
+    if unknown:
+        raise ValueError(f"unknown categories {unknown}; choose from {sorted(CATEGORIES)}")
+    rules = [CATEGORIES[c] for c in categories] + [_ESCAPES]
+    modules = [m for rule in rules for m in rule.modules]
+    names = {n for rule in rules for n in rule.names}
+    allowed = tuple(a for rule in rules for a in rule.allowed) + tuple(a for a in allow if "." in a)
+    allowed_functions = [f for a in allow for f in _python_functions(_resolve(a))]
+    notebook_names, codes, switch_off = set(), set(), list(d for rule in rules for d in rule.switch_off)
+    for call in calls:
+        if isinstance(call, str) and "." not in call:
+            notebook_names.add(call)
+        elif isinstance(call, str):
+            switch_off.append(call)
+            if not _python_functions(_resolve(call)):   # a module, or one not imported yet
+                modules.append(call)
+        else:
+            functions = _python_functions(call)
+            codes |= {f.__code__ for f in functions}
+            switch_off += functions
+            if not functions:   # a built-in function: by its name
+                names.add(getattr(call, "__name__", str(call)))
+    targets = {}
+    for item in switch_off:
+        obj = _resolve(item) if isinstance(item, str) else item
+        found = _module_functions(item) if isinstance(obj, types.ModuleType) else _python_functions(obj)
+        for f in found:
+            if f not in allowed_functions and not str(getattr(f, "__module__", "")).startswith(allowed or ("\0",)):
+                targets[id(f)] = f
+    files = []
+    for prefix in modules:
+        path = getattr(sys.modules.get(prefix), "__file__", None)
+        if path:
+            files.append(str(Path(path).parent) + "/" if path.endswith("__init__.py") else path)
+    return _Plan(modules=tuple(modules) or ("\0",), files=tuple(files) or ("\0",),
+                 names=names | notebook_names, notebook_names=notebook_names, codes=codes,
+                 allowed=allowed or ("\0",), allowed_codes={id(f.__code__) for f in allowed_functions},
+                 targets=list(targets.values()),
+                 torch_tests=[rule.torch for rule in rules if rule.torch is not None])
+
+
+def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: list):
+    """The profile function of a block: it raises at the first forbidden call it sees.
+
+    A call made by an allowed routine, and what that routine calls in turn, is not looked at
+    (``np.correlate`` allowed calls the C routine ``correlate2``), unless it is the notebook's
+    code again (a callback).
+    """
+    allowed_frames = {}
+
+    def profiler(frame, event, arg):
+        if event == "call":
+            code, module = frame.f_code, frame.f_globals.get("__name__")
+            module = module if type(module) is str else "?"
+            in_notebook = frame.f_globals is notebook or module == "__main__"
+            if frame.f_back in allowed_frames and not in_notebook:
+                allowed_frames[frame] = True
+                return
+            if code in plan.codes or code in raisers:
+                call = f"{module}.{code.co_qualname}" if code in plan.codes else code.co_filename[15:-1]
+            elif in_notebook:
+                if code.co_name not in plan.notebook_names:
+                    return
+                call = f"{code.co_qualname} (from the notebook)"
+            elif frame.f_globals is _OWN_GLOBALS or (code.co_name.endswith("_dispatcher")
+                                                     and module.startswith("numpy")):
+                return   # the helper itself; a NumPy dispatcher (the function it calls is judged)
+            elif module.startswith(plan.allowed) or id(code) in plan.allowed_codes:
+                allowed_frames[frame] = True
+                return
+            elif (module.startswith(plan.modules) or code.co_name in plan.names
+                  or code.co_filename.startswith(plan.files)):
+                call = _public_name(module, code.co_qualname, code)
+            else:
+                return
+        elif event == "c_call":
+            if frame in allowed_frames or frame.f_globals is _OWN_GLOBALS:
+                return
+            name, module = getattr(arg, "__name__", ""), _module_of_c(arg)
+            owner = type(getattr(arg, "__self__", None)).__name__
+            if module.startswith(plan.allowed) or not (module.startswith(plan.modules) or name in plan.names
+                                                       or owner in plan.names):
+                return
+            plain = owner in ("module", "NoneType") or module.endswith(owner)
+            call = f"{module}.{name}" if plain else f"{module}.{owner}.{name}"
+        else:
+            if event == "return":
+                allowed_frames.pop(frame, None)
+            return
+        raised.append(True)
+        raise watch.hit(call)   # the profiler is switched off by this; the exit notices
+
+    return profiler
+
+
+@contextmanager
+def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
+    """Run the block with the routines of ``categories`` (and ``calls``) switched off.
+
+    See the module's documentation for the categories and an example. Raises ``AssertionError``
+    naming the first forbidden call if the block made one (even if the block caught the error),
+    ``ValueError`` for an unknown category.
+    """
+    plan = _plan(categories, calls, allow)
+    watch = Watch(reason or _describe(categories, calls))
+    raisers, raised = set(), []
+    profiler = _profiler(plan, watch, _caller_globals(), raisers, raised)
+    modes = []
+    try:
+        import torch  # noqa: F401 - the modes need it
+    except ImportError:  # a book without PyTorch: the other layers still work
+        pass
+    else:
+        refuse_functions, refuse_operators = _modes()
+        modes = [refuse_operators(plan.refuse_torch, watch), refuse_functions(plan.refuse_torch, watch)]
+    gc_was_enabled = gc.isenabled()
+    previous_profile, previous_threading = sys.getprofile(), threading.getprofile()
+    hits_before = len(_HITS)
+    entered, saved_code, error = [], {}, None
+    try:
+        gc.disable()   # no clean-up of unrelated objects (and their finalisers) inside the block
+        for mode in modes:                       # layer 2
+            mode.__enter__()
+            entered.append(mode)
+        for f in plan.targets:                   # layer 1
+            raiser = _raiser(f)
+            raisers.add(raiser)
+            saved_code[f] = f.__code__
+            f.__code__ = raiser
+        threading.setprofile(profiler)           # layer 3
+        sys.setprofile(profiler)
+        try:
+            yield watch
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, or replaced by the verdict
+            error = exc
+        finally:
+            current = sys.getprofile()
+            sys.setprofile(previous_profile)
+            threading.setprofile(previous_threading)
+            if current is not profiler and not raised:
+                watch.hit("sys.setprofile (it switched off the check's profiler)")
+    finally:
+        for f, code in saved_code.items():
+            if f.__code__ is not _RAISERS[id(f)][1]:
+                watch.hit(f"something that put back the code of {f.__module__}.{f.__qualname__}")
+            f.__code__ = code
+        _leave_modes(entered, watch)
+        if gc_was_enabled:
+            gc.enable()
+    if len(_HITS) < hits_before:
+        watch.hit("something that cleared the record of forbidden calls")
+    for label in _HITS[hits_before:]:   # calls of switched-off functions, from any thread
+        watch.hit(label)
+    del _HITS[hits_before:]
+    if watch.calls:
+        raise AssertionError(watch.message()) from error
+    if error is not None:
+        raise error
+
+
+def _leave_modes(entered, watch: Watch) -> None:
+    """Pop the block's PyTorch modes, noting it if something popped or reordered them."""
+    if not entered:
+        return
+    from torch.overrides import _get_current_function_mode_stack
+    from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+    stacks = _get_current_function_mode_stack() + _get_current_dispatch_mode_stack()
+    for mode in reversed(entered):
+        if not any(mode is m for m in stacks):
+            watch.hit("something that popped the check's PyTorch mode")
+            continue
+        try:
+            mode.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001 - a mode stack left in disorder
+            watch.hit("something that reordered PyTorch's modes")
+
+
+def _caller_globals() -> dict:
+    """The globals of the code that opened the ``with`` block (the notebook's, in a check)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and (frame.f_globals is _OWN_GLOBALS
+                                        or frame.f_globals.get("__name__") == "contextlib"):
+        frame = frame.f_back
+    return frame.f_globals
+
+
+@contextmanager
+def limit_lines(lines: int, message: str | None = None):
+    """Fail the block once the notebook's own code has run ``lines`` lines.
+
+    The notebook's code is that of the functions defined where the block is (in a check cell:
+    the notebook's); lines run by libraries do not count. ``message`` starts the error.
+    """
+    notebook = _caller_globals()
+    count = 0
+    stopped = []
+    text = f"{message or 'your code ran too long'}: more than {lines:,} lines of notebook code"
+
+    def on_line(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+            if count > lines:
+                stopped.append(True)
+                raise AssertionError(text)
+        return on_line
+
+    def on_call(frame, event, arg):
+        return on_line if frame.f_globals is notebook else None
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        yield
+    finally:
+        current = sys.gettrace()
+        sys.settrace(previous)
+    if current is not on_call and not stopped:
+        raise AssertionError("your code switched off the check's line counter (sys.settrace)")

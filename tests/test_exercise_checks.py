@@ -1,0 +1,231 @@
+"""cnnbook.exercise_checks: the shortcuts an exercise rules out refuse to run inside the block,
+however they are reached, and everything is back on after it."""
+import contextlib
+import gc
+import sys
+import threading
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+import torch.nn.functional as F
+from torch.overrides import _get_current_function_mode_stack
+from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+from cnnbook.exercise_checks import CATEGORIES, forbid, limit_lines
+
+X = np.arange(36.0).reshape(6, 6)
+KERNEL = np.array([[1.0, -1.0], [2.0, 0.5]])
+
+
+def loops(x, kernel):
+    """A cross-correlation with loops: what the exercises ask for."""
+    K_h, K_w = kernel.shape
+    out = np.zeros((x.shape[0] - K_h + 1, x.shape[1] - K_w + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i:i + K_h, j:j + K_w] * kernel)
+    return out
+
+
+def test_an_allowed_computation_runs_and_returns_its_result():
+    with forbid("conv", "patches", "einsum", "fft", "pool", "engine") as watch:
+        got = loops(X, KERNEL)
+    assert watch.calls == []
+    np.testing.assert_allclose(got, scipy.signal.correlate2d(X, KERNEL, "valid"))
+
+
+@pytest.mark.parametrize("category, call, named", [
+    ("conv", lambda: scipy.signal.correlate2d(X, KERNEL, "valid"), "scipy.signal"),
+    ("conv", lambda: np.convolve(X[0], KERNEL[0]), "convolve"),
+    ("conv", lambda: F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)), "conv2d"),
+    ("conv", lambda: torch.ops.aten.convolution(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2), None,
+                                                [1, 1], [0, 0], [1, 1], False, [0, 0], 1), "convolution"),
+    ("fft", lambda: np.fft.fft2(X), "numpy.fft"),
+    ("fft", lambda: torch.fft.fft(torch.ones(4)), "fft"),
+    ("patches", lambda: np.lib.stride_tricks.sliding_window_view(X, (2, 2)), "sliding_window_view"),
+    ("patches", lambda: torch.ones(1, 6).unfold(1, 2, 1), "unfold"),
+    ("einsum", lambda: np.einsum("ij,ij->", X, X), "einsum"),
+    ("pool", lambda: F.max_pool2d(torch.ones(1, 1, 4, 4), 2), "max_pool2d"),
+    ("torch", lambda: torch.ones(2), "torch"),
+    ("engine", lambda: __import__("cnnbook.functional").functional.relu(X), "cnnbook.functional"),
+])
+def test_a_forbidden_call_made_directly_is_refused_and_named(category, call, named):
+    with pytest.raises(AssertionError, match="your code called") as error:
+        with forbid(category):
+            call()
+    assert named in str(error.value)
+
+
+def test_a_forbidden_function_saved_in_a_dict_before_the_block_is_refused():
+    saved = {"fft": np.fft.fft2, "correlate": scipy.signal.correlate2d}
+    with pytest.raises(AssertionError, match="numpy.fft"):
+        with forbid("fft"):
+            saved["fft"](X)
+    with pytest.raises(AssertionError, match="correlate2d"):
+        with forbid("conv"):
+            saved["correlate"](X, KERNEL)
+
+
+def test_a_forbidden_function_reached_through_getattr_is_refused():
+    name = "".join(["con", "volve"])
+    with pytest.raises(AssertionError, match="convolve"):
+        with forbid("conv"):
+            getattr(np, name)(X[0], KERNEL[0])
+
+
+def test_a_c_function_called_directly_is_refused():
+    correlate2 = np._core.multiarray.correlate2
+    with pytest.raises(AssertionError, match="correlate2"):
+        with forbid("conv"):
+            correlate2(X[0], KERNEL[0], 0)
+
+
+def test_a_thread_started_inside_the_block_is_refused():
+    with pytest.raises(AssertionError, match="start_new_thread"):
+        with forbid("fft"):
+            worker = threading.Thread(target=np.fft.fft2, args=(X,))
+            worker.start()
+            worker.join()
+
+
+def test_a_thread_started_before_the_block_that_calls_a_forbidden_function_fails_the_block():
+    go, done, errors = threading.Event(), threading.Event(), []
+
+    def worker():
+        go.wait()
+        try:
+            np.fft.fft2(X)
+        except AssertionError as error:
+            errors.append(error)
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with pytest.raises(AssertionError, match="numpy.fft"):
+        with forbid("fft"):
+            go.set()
+            done.wait(10)
+    thread.join()
+    assert errors, "the switched-off function raised in the thread too"
+
+
+def test_a_forbidden_call_whose_error_is_caught_still_fails_the_block():
+    with pytest.raises(AssertionError, match="numpy.fft"):
+        with forbid("fft"):
+            try:
+                np.fft.fft2(X)
+            except AssertionError:
+                pass
+
+
+def test_switching_off_the_profiler_fails_the_block():
+    with pytest.raises(AssertionError, match="setprofile"):
+        with forbid("conv"):
+            sys.setprofile(None)
+            scipy.signal.correlate2d(X, KERNEL)
+
+
+def test_autograd_is_refused_however_backward_is_reached_and_no_grad_stays_allowed():
+    def backward():
+        x = torch.ones(3, requires_grad=True)
+        (x * 2).sum().backward()
+
+    def grad():
+        x = torch.ones(3, requires_grad=True)
+        torch.autograd.grad((x * 2).sum(), x)
+
+    def engine():
+        x = torch.ones(3, requires_grad=True)
+        y = (x * 2).sum()
+        torch.autograd.Variable._execution_engine.run_backward((y,), (torch.ones(()),), False, False,
+                                                               (x,), False, False)
+
+    def transposed():
+        F.conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2))
+
+    for route in (backward, grad, engine, transposed):
+        with pytest.raises(AssertionError, match="your code called"):
+            with forbid("autograd"):
+                route()
+    with forbid("autograd") as watch, torch.no_grad():
+        out = F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+    assert watch.calls == [] and out.shape == (1, 1, 2, 2)
+
+
+def test_allow_keeps_a_routine_of_a_forbidden_category():
+    with forbid("conv", allow=("numpy.correlate",)) as watch:
+        got = np.correlate(X[0], KERNEL[0])
+    assert watch.calls == [] and got.shape == (5,)
+    with pytest.raises(AssertionError, match="convolve"):
+        with forbid("conv", allow=("numpy.correlate",)):
+            np.convolve(X[0], KERNEL[0])
+
+
+def test_calls_refuses_a_function_of_the_notebook_even_through_another_name():
+    def conv_as_matrix(kernel):
+        return np.diag(kernel.ravel())
+
+    alias = conv_as_matrix
+    with pytest.raises(AssertionError, match="conv_as_matrix"):
+        with forbid(calls=[conv_as_matrix]):
+            alias(KERNEL)
+    assert conv_as_matrix(KERNEL).shape == (4, 4)
+
+
+def test_everything_is_back_on_after_the_block_and_after_an_error():
+    implementation = np.correlate._implementation
+    codes = (np.fft.fft2._implementation.__code__, implementation.__code__, scipy.signal.correlate2d.__code__,
+             F.max_pool2d.__code__)
+    for fail in (False, True):
+        with pytest.raises(ZeroDivisionError) if fail else contextlib.nullcontext():
+            with forbid("conv", "fft", "pool", "patches", "einsum", "autograd"):
+                if fail:
+                    1 / 0
+        assert (np.fft.fft2._implementation.__code__, implementation.__code__, scipy.signal.correlate2d.__code__,
+                F.max_pool2d.__code__) == codes
+        assert sys.getprofile() is None and threading.getprofile() is None
+        assert _get_current_function_mode_stack() == [] and _get_current_dispatch_mode_stack() == []
+        assert gc.isenabled()
+        np.fft.fft2(X)
+        F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+        worker = threading.Thread(target=lambda: None)
+        worker.start()
+        worker.join()
+
+
+def test_an_unknown_category_is_an_error():
+    with pytest.raises(ValueError, match="unknown categories"):
+        with forbid("convolution"):
+            pass
+    assert set(CATEGORIES) >= {"conv", "patches", "einsum", "fft", "pool", "autograd", "torch", "engine"}
+
+
+def test_the_reason_starts_the_message():
+    with pytest.raises(AssertionError, match=r"^the exercise asks for loops: your code called"):
+        with forbid("fft", reason="the exercise asks for loops"):
+            np.fft.fft(X[0])
+
+
+def test_without_a_reason_the_message_names_what_is_forbidden():
+    with pytest.raises(AssertionError, match=r"^this exercise asks you to do without FFTs and "
+                                             r"numpy.convolve: your code called numpy\S*convolve"):
+        with forbid("fft", calls=("numpy.convolve",)):
+            np.convolve(X[0], KERNEL[0])
+
+
+def test_limit_lines_stops_a_long_search_and_lets_a_short_one_finish():
+    def search(m):
+        n = 0
+        while n * n < m:
+            n += 1
+        return n
+
+    tracer = sys.gettrace()
+    with limit_lines(1000):
+        assert search(100) == 10
+    with pytest.raises(AssertionError, match="search should be a formula: more than 1,000 lines"):
+        with limit_lines(1000, "search should be a formula"):
+            search(10**12)
+    assert sys.gettrace() is tracer
