@@ -649,11 +649,6 @@ def _pads_pair(pads):
     return ((int(a[0]), int(a[1])), (int(b[0]), int(b[1])))
 
 
-def _fmt_cell(value) -> str:
-    value = float(value)
-    return f"{value:.0f}" if value.is_integer() else f"{value:.1f}"
-
-
 def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, cell: float = 0.32):
     """Where a kernel's windows fall on a padded input, and which output each one makes.
 
@@ -753,7 +748,7 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
                 ax.add_patch(Rectangle((c, r), 1, 1, facecolor="white" if inside else "0.85",
                                        edgecolor="0.5", linewidth=0.6))
                 if L["values"] is not None or not inside:
-                    text = _fmt_cell(L["values"][r - top, c - left]) if inside else "0"
+                    text = _format_entry(L["values"][r - top, c - left], 1) if inside else "0"
                     if L["values"] is not None or not inside:
                         ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=7 * grow,
                                 color="black" if inside else "0.45")
@@ -764,7 +759,7 @@ def plot_conv_windows(cases: Sequence[Mapping], *, suptitle: str | None = None, 
                 ax.add_patch(Rectangle((x0 + j, y0 + i), 1, 1, facecolor="white", edgecolor="0.3",
                                        linewidth=0.8))
                 if L["out"] is not None:
-                    ax.text(x0 + j + 0.5, y0 + i + 0.5, _fmt_cell(L["out"][i, j]), ha="center",
+                    ax.text(x0 + j + 0.5, y0 + i + 0.5, _format_entry(L["out"][i, j], 1), ha="center",
                             va="center", fontsize=7 * grow, zorder=4)
         for w, (i, j) in enumerate(L["windows"]):
             colour = colours(w % 10)
@@ -924,12 +919,12 @@ def _kernel_denominator(kernel: np.ndarray, largest: int = 64) -> int:
     return 1
 
 
-def _format_entry(value: float) -> str:
-    """A kernel or array entry as short text: integers without a decimal point, else 2 decimals."""
+def _format_entry(value: float, decimals: int = 2) -> str:
+    """An array entry as short text: integers without a decimal point, else ``decimals`` places."""
     value = float(value)
     if abs(value - round(value)) < 1e-9:
         return str(int(round(value)))
-    return f"{value:.2f}"
+    return f"{value:.{decimals}f}"
 
 
 def plot_signal_response(signal, responses: Mapping[str, Sequence[float]], *, kernel_size: int,
