@@ -4,6 +4,7 @@
     python -m cnnbook.exercises --check          # fail if exercises/ is out of date
     python -m cnnbook.exercises --stage-student DIR   # a copy of the book without solutions
     python -m cnnbook.exercises --nbgrader DIR   # an nbgrader course: DIR/source/chNN/, config
+    python -m cnnbook.exercises --fold-solutions # tag solution code cells hide-input, in place
 
 ``solutions/NN_slug.ipynb`` is the only edited source. In it:
 
@@ -18,7 +19,9 @@
 
 In the student copy all outputs are stripped, every cell keeps the id it has in the solution
 notebook, and every code cell of an exercise from its first stub on is tagged
-``raises-exception`` so that the untouched copy still runs to the end.
+``raises-exception`` so that the untouched copy still runs to the end. In the full edition each
+solution code cell is tagged ``hide-input`` (folded behind a "Show the model solution" button);
+the student copy takes that fold off its stub cells, which hold the student's own code.
 """
 from __future__ import annotations
 
@@ -46,6 +49,8 @@ __all__ = [
     "stage_student_book",
     "nbgrader_notebook",
     "nbgrader_course",
+    "fold_solutions",
+    "fold_solution_notebooks",
     "main",
 ]
 
@@ -54,6 +59,9 @@ END = "# END SOLUTION"
 STUB_MESSAGE = "Exercise {id}: replace this line with your solution"
 ANSWER_TEXT = "**Your answer (Exercise {id}):**\n\n*Write your answer here.*"
 ANSWER_TAG = "answer"
+FOLD_TAG = "hide-input"  # the full edition folds the code of a model solution behind a button
+FOLD_PROMPTS = {"code_prompt_show": "Show the model solution",
+                "code_prompt_hide": "Hide the model solution"}
 REQUIRED_KEYS = {"id": str, "points": (int, float), "difficulty": int, "objective": str}
 
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)#\s*(?P<kind>BEGIN|END)\s+SOLUTION\b(?P<rest>.*)$")
@@ -212,6 +220,52 @@ def _add_tag(cell, tag: str) -> None:
         tags.append(tag)
 
 
+def _unfold(cell) -> None:
+    """Take the fold of a model solution (``--fold-solutions``) off ``cell``."""
+    tags = [t for t in _tags(cell) if t != FOLD_TAG]
+    if "tags" in cell.get("metadata", {}):
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            del cell.metadata["tags"]
+    prompts = cell.get("metadata", {}).get("mystnb")
+    if isinstance(prompts, dict):
+        for key in FOLD_PROMPTS:
+            prompts.pop(key, None)
+        if not prompts:
+            del cell.metadata["mystnb"]
+
+
+def fold_solutions(nb) -> int:
+    """Fold every model-solution code cell of ``nb`` in place; return how many cells changed.
+
+    A code cell holding a ``# BEGIN SOLUTION`` line gets the tag ``hide-input`` (the web book
+    shows its code behind a "Show the model solution" button, its outputs stay visible) and the
+    button's text in ``metadata.mystnb``. Sources and outputs are untouched.
+    """
+    changed = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not any(
+                (m := _MARKER.match(line)) and m["kind"] == "BEGIN" for line in cell.source.splitlines()):
+            continue
+        before = copy.deepcopy(dict(cell.metadata))
+        _add_tag(cell, FOLD_TAG)
+        cell.metadata.setdefault("mystnb", {}).update(FOLD_PROMPTS)
+        changed += dict(cell.metadata) != before
+    return changed
+
+
+def fold_solution_notebooks(root: Path | str = ".") -> list[Path]:
+    """``fold_solutions`` on every notebook of ``root/solutions``; return the files changed."""
+    changed = []
+    for solution, _ in _pairs(Path(root)):
+        nb = nbformat.read(solution, as_version=4)
+        if fold_solutions(nb):
+            solution.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+            changed.append(solution)
+    return changed
+
+
 def make_student_notebook(nb, name: str = "notebook"):
     """Return the student copy of solution notebook ``nb`` (``nb`` itself is not modified)."""
     exercises = list_exercises(nb, name)
@@ -228,6 +282,7 @@ def make_student_notebook(nb, name: str = "notebook"):
             elif cell.cell_type == "code":
                 if index in exercise.solution_cells:
                     cell.source = student_text(cell.source, exercise.id, where=where)
+                    _unfold(cell)  # the student's own answer cell is never folded away
                     stubbed = True
                 if stubbed:
                     _add_tag(cell, "raises-exception")
@@ -595,6 +650,7 @@ def nbgrader_notebook(nb, name: str = "notebook"):
                                       solution=True, points=points)
             else:
                 meta = _nbgrader_meta(_grade_id(f"ex{tag}", "solution" + suffix), solution=True)
+                _unfold(cell)  # nbgrader's release replaces it with the student's stub
         else:
             meta = _nbgrader_meta(_grade_id("cell", cell.get("id") or str(index)), locked=True)
         cell.metadata["nbgrader"] = meta
@@ -637,6 +693,9 @@ def main(argv=None) -> int:
                        help="copy the book into DIR with solutions replaced by student copies")
     group.add_argument("--nbgrader", type=Path, metavar="DIR",
                        help="write an nbgrader course into DIR (source/chNN/ and nbgrader_config.py)")
+    group.add_argument("--fold-solutions", action="store_true",
+                       help="tag every model-solution code cell of solutions/ 'hide-input' in place "
+                            "(outputs untouched), then regenerate exercises/")
     parser.add_argument("--force", action="store_true",
                         help="overwrite student copies even if they have been run (outputs are lost)")
     args = parser.parse_args(argv)
@@ -650,6 +709,14 @@ def main(argv=None) -> int:
                       file=sys.stderr)
                 return 1
             print(f"exercises/ is up to date ({len(list(_pairs(args.root)))} notebooks)")
+            return 0
+        if args.fold_solutions:
+            folded = fold_solution_notebooks(args.root)
+            for path in folded:
+                print(f"folded the model solutions of {path}")
+            print(f"solutions/: {len(folded)} file(s) changed")
+            changed = generate(args.root, force=args.force)
+            print(f"exercises/: {len(changed)} file(s) changed")
             return 0
         if args.nbgrader:
             files = nbgrader_course(args.root, args.nbgrader)

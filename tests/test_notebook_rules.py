@@ -213,6 +213,17 @@ def test_solution_notebook_follows_the_exercise_conventions(path):
         assert shown in statement, f"exercise {e.id}: the statement shows {shown!r} (its metadata)"
 
 
+@pytest.mark.parametrize("path", SOLUTIONS, ids=ids(SOLUTIONS))
+def test_model_solutions_are_folded_in_the_full_edition(path):
+    # the web book hides a model solution's code behind a "Show the model solution" button so
+    # that a reader tries first; `python -m cnnbook.exercises --fold-solutions` adds the fold
+    unfolded = [index for index, cell in enumerate(read(path).cells)
+                if cell.cell_type == "code" and exercises.BEGIN in cell.source
+                and "hide-input" not in cell.metadata.get("tags", [])]
+    assert not unfolded, (f"solution code cells {unfolded} lack the tag 'hide-input': run "
+                          "`python -m cnnbook.exercises --fold-solutions`")
+
+
 def test_exercises_are_in_sync_with_solutions():
     problems = exercises.check(ROOT)
     assert not problems, "\n".join(problems) + "\nrun `make exercises`"
