@@ -26,6 +26,9 @@ __all__ = [
     "find_pattern",
     "pixel_permutation",
     "permute_pixels",
+    "make_mnist1d",
+    "mnist1d_templates",
+    "MNIST1D_TEMPLATES",
 ]
 
 
@@ -551,3 +554,111 @@ def load_image(name: str, *, grey: bool = True, size: int | None = None, dtype=n
         image = resize(image[:, top:top + side, left:left + side], size)
     image = image.astype(dtype)
     return image[0] if grey else image
+
+
+# =============================================================================================
+# MNIST-1D (Greydanus, 2020): ten 1-D "digits", generated offline
+# =============================================================================================
+
+#: The ten hand-drawn templates of MNIST-1D (12 points each), as published with the data set.
+MNIST1D_TEMPLATES = np.array([
+    [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],
+    [5, 3, 3, 3.4, 3.8, 4.2, 4.6, 5, 5.4, 5.8, 5, 5],
+    [5, 6, 6.5, 6.5, 6, 5.25, 4.75, 4, 3.5, 3.5, 4, 5],
+    [5, 6, 6.5, 6.5, 6, 5, 5, 6, 6.5, 6.5, 6, 5],
+    [5, 4.4, 3.8, 3.2, 2.6, 2.6, 5, 5, 5, 5, 5, 5],
+    [5, 3, 3, 3, 3, 5, 6, 6.5, 6.5, 6, 4.5, 5],
+    [5, 4, 3.5, 3.25, 3, 3, 3, 3, 3.25, 3.5, 4, 5],
+    [5, 7, 7, 6.6, 6.2, 5.8, 5.4, 5, 4.6, 4.2, 5, 5],
+    [5, 4, 3.5, 3.5, 4, 5, 5, 4, 3.5, 3.5, 4, 5],
+    [5, 4, 3.5, 3.5, 4, 5, 5, 5, 5, 4.7, 4.3, 5],
+])
+
+
+def mnist1d_templates() -> np.ndarray:
+    """The ten templates, standardised as in MNIST-1D: zero mean, unit spread, starting at 0, / 6.
+
+    Returns
+    -------
+    templates : ndarray, shape (10, 12)
+    """
+    x = MNIST1D_TEMPLATES - MNIST1D_TEMPLATES.mean(axis=1, keepdims=True)
+    x = x / x.std(axis=1, keepdims=True)
+    return (x - x[:, :1]) / 6.0
+
+
+def _interpolate(x: np.ndarray, n: int) -> np.ndarray:
+    """Linear resampling of a 1-D signal to ``n`` points spanning the same interval."""
+    return np.interp(np.linspace(0, 1, n), np.linspace(0, 1, len(x)), x)
+
+
+def _gaussian_smooth(x: np.ndarray, sigma: float = 2.0, truncate: float = 4.0) -> np.ndarray:
+    """Gaussian filter of a 1-D signal with mirrored ends (what ``scipy.ndimage.gaussian_filter``
+    does with its default mode 'reflect' and truncation at 4 sigma)."""
+    radius = int(truncate * sigma + 0.5)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    padded = np.pad(x, radius, mode="symmetric")
+    return np.convolve(padded, taps / taps.sum(), mode="valid")
+
+
+def make_mnist1d(n: int = 5000, *, rng: np.random.Generator, length: int = 40,
+                 template_len: int = 12, padding: tuple[int, int] = (36, 60),
+                 scale_coeff: float = 0.4, max_translation: int = 48,
+                 corr_noise_scale: float = 0.25, iid_noise_scale: float = 0.02,
+                 shear_scale: float = 0.75, dtype=np.float64):
+    """MNIST-1D: ``n`` noisy 1-D signals of ``length`` points, each a transformed digit template.
+
+    Follows the published recipe (Greydanus, 2020), with its default settings: each template
+    gets a random number of zeros appended (``padding``), is resampled to
+    ``template_len + padding[1]`` points, scaled by a random factor in
+    ``1 +- scale_coeff / 2``, shifted circularly by up to ``max_translation - 1`` points; the
+    zeros are replaced by smooth (correlated) noise, white noise is added to every point, a
+    random linear trend (shear) is subtracted, and the signal is resampled to ``length``
+    points. Finally the whole set is standardised (mean 0, standard deviation 1). Generated
+    with NumPy from ``rng``: the same seed gives the same data on every machine.
+
+    Parameters
+    ----------
+    n : int, default 5000
+        Number of signals (``n // 10`` per class; ``n`` must be a multiple of 10).
+    rng : numpy.random.Generator
+    length : int, default 40
+    template_len, padding, scale_coeff, max_translation, corr_noise_scale, iid_noise_scale,
+    shear_scale : the recipe's settings (defaults: the published ones)
+    dtype : numpy dtype, default float64
+
+    Returns
+    -------
+    x : ndarray, shape (n, length)
+    y : ndarray of int64, shape (n,), classes 0-9, shuffled
+    """
+    n = _check_positive_int(n, "n")
+    if n % 10:
+        raise ValueError(f"n: expected a multiple of 10 (the same number per class), got {n}")
+    length = _check_positive_int(length, "length")
+    rng = _check_rng(rng)
+    low, high = padding
+    if not 0 <= low <= high:
+        raise ValueError(f"padding: expected (low, high) with 0 <= low <= high, got {padding}")
+    templates = mnist1d_templates()
+    xs, ys = [], []
+    for label in range(10):
+        for _ in range(n // 10):
+            x = templates[label] + 1e-8                         # non-zero: marks the digit
+            x = np.concatenate([x, np.zeros(low + int(rng.random() * (high - low + 1)))])
+            x = _interpolate(x, template_len + high)            # every digit to one length
+            x = x * (1 + scale_coeff * (rng.random() - 0.5))   # scale
+            k = int(rng.integers(max_translation))              # circular shift
+            x = np.concatenate([x[len(x) - k:], x[:len(x) - k]])
+            mask = x != 0
+            smooth = _gaussian_smooth(corr_noise_scale * rng.standard_normal(len(x)))
+            x = np.where(mask, x, smooth)                       # noise where there is no digit
+            x = x + iid_noise_scale * rng.standard_normal(len(x))
+            coeff = shear_scale * (rng.random() - 0.5)
+            x = x - coeff * np.linspace(-0.5, 0.5, len(x))      # shear: a linear trend
+            xs.append(_interpolate(x, length))
+            ys.append(label)
+    order = rng.permutation(n)
+    x, y = np.stack(xs)[order], np.array(ys, dtype=np.int64)[order]
+    x = (x - x.mean()) / x.std()
+    return x.astype(dtype), y
