@@ -27,11 +27,13 @@ import numpy as np
 from cnnbook import functional as F
 from cnnbook.functional._checks import _pair, to_numpy
 from cnnbook.functional.dropout import _check_p
+from cnnbook.functional.normalization import _normalized_shape
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "Sigmoid",
-    "Tanh", "Flatten", "Dropout", "Identity", "Sequential", "Residual",
+    "Tanh", "Flatten", "Dropout", "Identity", "Sequential", "Residual", "LayerNorm", "GroupNorm",
+    "InstanceNorm2d",
 ]
 
 
@@ -523,6 +525,185 @@ class BatchNorm1d(_BatchNorm):
     """Batch normalisation of (N, C) or (N, C, L) inputs, as ``torch.nn.BatchNorm1d``."""
     _expected_ndim = (2, 3)
     _expected_text = "(N, C) or (N, C, L)"
+
+
+class _AffineNorm(_Functional):
+    """What LayerNorm, GroupNorm and InstanceNorm2d share: an optional learned ``weight``
+    (init 1) and ``bias`` (init 0) of a given shape, and adding their gradients."""
+
+    def _init_affine(self, affine, bias, shape, dtype):
+        if affine:
+            self.weight = Parameter(np.ones(shape, dtype=dtype))
+            self.bias = Parameter(np.zeros(shape, dtype=dtype)) if bias else None
+        else:
+            self.weight = self.bias = None
+
+    def _data(self):
+        return (None if self.weight is None else self.weight.data,
+                None if self.bias is None else self.bias.data)
+
+    def _accumulate(self, dweight, dbias):
+        if self.weight is not None:
+            self.weight.accumulate(dweight)
+        if self.bias is not None:
+            self.bias.accumulate(dbias)
+
+
+class LayerNorm(_AffineNorm):
+    """Layer normalisation over the trailing ``normalized_shape`` axes, as ``torch.nn.LayerNorm``.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of int
+        E.g. ``(C, H, W)`` to normalise each image over all its channels and positions.
+    eps : float
+    elementwise_affine : bool
+        Learn an element-wise ``weight`` (init 1) and ``bias`` (init 0) of shape normalized_shape.
+    bias : bool
+        With ``elementwise_affine``, also learn ``bias``.
+    dtype : numpy dtype, keyword-only
+
+    Shapes: x (*, *normalized_shape) -> out, same shape.
+    """
+
+    _op, _op_backward = staticmethod(F.layer_norm), staticmethod(F.layer_norm_backward)
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
+                 dtype=np.float64):
+        super().__init__()
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self._init_affine(elementwise_affine, bias, self.normalized_shape, dtype)
+
+    def forward(self, x):
+        self._cache = x
+        return self._op(x, self.normalized_shape, *self._data(), eps=self.eps)
+
+    def backward(self, dout):
+        dx, dweight, dbias = self._op_backward(dout, self._cached(), self.normalized_shape,
+                                               self._data()[0], eps=self.eps)
+        self._accumulate(dweight, dbias)
+        return dx
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(_AffineNorm):
+    """Group normalisation, as ``torch.nn.GroupNorm``: each sample's channels split into
+    ``num_groups`` groups, each normalised over its channels and positions.
+
+    Parameters
+    ----------
+    num_groups : int
+        G, a divisor of ``num_channels``. G = 1: layer norm over (C, H, W); G = C: instance norm.
+    num_channels : int
+    eps : float
+    affine : bool
+        Learn a per-channel ``weight`` (init 1) and ``bias`` (init 0).
+    bias : bool, keyword-only
+    dtype : numpy dtype, keyword-only
+
+    Shapes: x (N, C, ...) -> out, same shape.
+    """
+
+    _op, _op_backward = staticmethod(F.group_norm), staticmethod(F.group_norm_backward)
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True,
+                 dtype=np.float64):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"num_groups: expected a divisor of num_channels={num_channels}, "
+                             f"got {num_groups}")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                     eps, affine)
+        self._init_affine(affine, bias, (num_channels,), dtype)
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"x: expected shape (N, {self.num_channels}, ...), got {x.shape}")
+        self._cache = x
+        return self._op(x, self.num_groups, *self._data(), eps=self.eps)
+
+    def backward(self, dout):
+        dx, dweight, dbias = self._op_backward(dout, self._cached(), self.num_groups,
+                                               self._data()[0], eps=self.eps)
+        self._accumulate(dweight, dbias)
+        return dx
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class InstanceNorm2d(_AffineNorm):
+    """Instance normalisation, as ``torch.nn.InstanceNorm2d``: each channel of each image
+    normalised over its own positions (H, W).
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels.
+    eps, momentum : float
+    affine : bool, default False
+        Learn a per-channel ``weight`` (init 1) and ``bias`` (init 0).
+    track_running_stats : bool, default False
+        Keep running averages of the instances' means and variances and use them in evaluation
+        mode (PyTorch's default is not to: instance statistics in both modes).
+    bias : bool, keyword-only
+    dtype : numpy dtype, keyword-only
+
+    Shapes: x (N, C, H, W) or (C, H, W) -> out, same shape.
+    """
+
+    _op, _op_backward = staticmethod(F.instance_norm), staticmethod(F.instance_norm_backward)
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, *, bias=True, dtype=np.float64):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self._init_affine(affine, bias, (num_features,), dtype)
+        running = track_running_stats
+        self.register_buffer("running_mean",
+                             np.zeros(num_features, dtype=dtype) if running else None)
+        self.register_buffer("running_var",
+                             np.ones(num_features, dtype=dtype) if running else None)
+        self.register_buffer("num_batches_tracked",
+                             np.array(0, dtype=np.int64) if running else None)
+
+    def forward(self, x):
+        x = np.asarray(x)
+        unbatched = x.ndim == 3
+        x = x[None] if unbatched else x
+        if x.ndim != 4:
+            raise ValueError(f"x: InstanceNorm2d expects shape (N, C, H, W) or (C, H, W), "
+                             f"got {x.shape}")
+        if x.shape[1] != self.num_features and (self.affine or self.track_running_stats):
+            raise ValueError(f"x: expected {self.num_features} channels (axis 1), got shape "
+                             f"{x.shape}")
+        use_input = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum    # as PyTorch
+        out = self._op(x, self.running_mean, self.running_var, *self._data(),
+                       use_input_stats=use_input, momentum=momentum, eps=self.eps)
+        stats = None if use_input else (self.running_mean.copy(), self.running_var.copy())
+        self._cache = (x, use_input, stats, unbatched)
+        return out[0] if unbatched else out
+
+    def backward(self, dout):
+        x, use_input, stats, unbatched = self._cached()
+        dout = np.asarray(dout)[None] if unbatched else dout
+        rm, rv = (None, None) if stats is None else stats
+        dx, dweight, dbias = self._op_backward(dout, x, self._data()[0], self.eps,
+                                               use_input_stats=use_input, running_mean=rm,
+                                               running_var=rv)
+        self._accumulate(dweight, dbias)
+        return dx[0] if unbatched else dx
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 # =============================================================================================

@@ -9,7 +9,7 @@ One file per family; everything public is re-exported here, so ``F.conv2d`` is t
 ========================  =====================================================================
 ``conv.py``               ``conv2d``, ``conv_transpose2d``, ``conv1d`` (im2col + one matmul)
 ``pooling.py``            ``max_pool2d``, ``avg_pool2d``, ``adaptive_*_pool2d``, ``max_unpool2d``
-``normalization.py``      ``batch_norm``
+``normalization.py``      ``batch_norm``, ``layer_norm``, ``group_norm``, ``instance_norm``
 ``activation.py``         ``relu``, ``sigmoid``, ``tanh``, ``softmax``, ``log_softmax``
 ``linear.py``             ``linear``, ``flatten``
 ``loss.py``               ``cross_entropy``
@@ -28,7 +28,9 @@ from .conv import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv_transp
 from .dropout import dropout, dropout_backward
 from .linear import flatten, flatten_backward, linear, linear_backward
 from .loss import cross_entropy, cross_entropy_backward
-from .normalization import batch_norm, batch_norm_backward
+from .normalization import (batch_norm, batch_norm_backward, group_norm, group_norm_backward,
+                            instance_norm, instance_norm_backward, layer_norm,
+                            layer_norm_backward)
 from .padding import pad, pad_backward
 from .pooling import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, adaptive_max_pool2d,
                       adaptive_max_pool2d_backward, avg_pool2d, avg_pool2d_backward, max_pool2d,
@@ -40,7 +42,8 @@ __all__ = [
     "max_pool2d", "max_pool2d_backward", "max_unpool2d", "avg_pool2d", "avg_pool2d_backward",
     "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d",
     "adaptive_max_pool2d_backward",
-    "batch_norm", "batch_norm_backward",
+    "batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward", "group_norm",
+    "group_norm_backward", "instance_norm", "instance_norm_backward",
     "relu", "relu_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "linear", "linear_backward", "flatten", "flatten_backward",
