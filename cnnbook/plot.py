@@ -32,6 +32,10 @@ __all__ = [
     "plot_signal_response",
     "plot_kernel_gallery",
     "plot_loss_and_weights",
+    "ConvSlide",
+    "animate_conv",
+    "animation_html",
+    "conv_strip",
 ]
 
 #: Width of a full-page figure, in inches.
@@ -1281,5 +1285,385 @@ def plot_lines(x, ys: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# =============================================================================================
+# Chapter 3: a kernel sliding over a padded input with a stride (an animation for the web book)
+# =============================================================================================
+class ConvSlide:
+    """The frames of a kernel sliding over a padded input: one frame per output, in row order.
+
+    Frame ``t`` outlines the window of output ``(i, j) = divmod(t, W_out)``, whose top-left
+    corner sits at row ``i * s_h`` and column ``j * s_w`` of the padded input, and fills in the
+    outputs ``0 .. t``. :func:`animate_conv` plays the frames, :func:`conv_strip` shows a few
+    side by side (for print). ``windows[t]`` is ``(row, col)`` of frame ``t``'s window in the
+    padded input, ``out`` the full output, ``xp`` the padded input.
+    """
+
+    def __init__(self, x, kernel, *, padding=0, stride=1):
+        self.x = np.asarray(x, dtype=np.float64)
+        self.kernel = np.asarray(kernel, dtype=np.float64)
+        if self.x.ndim != 2 or self.kernel.ndim != 2:
+            raise ValueError(f"x and kernel must be 2-D, got shapes {self.x.shape} and {self.kernel.shape}")
+        (top, bottom), (left, right) = _pads_pair(padding)
+        if min(top, bottom, left, right) < 0:
+            raise ValueError(f"padding must be >= 0, got {padding!r}")
+        s = stride
+        self.stride = (int(s), int(s)) if isinstance(s, (int, np.integer)) else (int(s[0]), int(s[1]))
+        if min(self.stride) < 1:
+            raise ValueError(f"stride must be >= 1, got {stride!r}")
+        self.pads = ((top, bottom), (left, right))
+        self.xp = np.pad(self.x, self.pads)
+        kH, kW = self.kernel.shape
+        Hp, Wp = self.xp.shape
+        if kH > Hp or kW > Wp:
+            raise ValueError(f"the kernel {self.kernel.shape} does not fit the padded input {self.xp.shape}")
+        sH, sW = self.stride
+        self.out_shape = ((Hp - kH) // sH + 1, (Wp - kW) // sW + 1)
+        self.windows = [(i * sH, j * sW) for i in range(self.out_shape[0]) for j in range(self.out_shape[1])]
+        self.out = np.array([np.sum(self.xp[r:r + kH, c:c + kW] * self.kernel) for r, c in self.windows])
+        self.out = self.out.reshape(self.out_shape)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def draw(self, ax, t: int, *, fontsize: float = 8.0) -> None:
+        """Draw frame ``t`` on ``ax`` (cleared first): input, kernel window, partial output."""
+        if not 0 <= t < len(self):
+            raise IndexError(f"frame {t} of {len(self)}")
+        ax.clear()
+        (top, _), (left, _) = self.pads
+        H, W = self.x.shape
+        Hp, Wp = self.xp.shape
+        kH, kW = self.kernel.shape
+        Ho, Wo = self.out_shape
+        r0, c0 = self.windows[t]
+        for r in range(Hp):
+            for c in range(Wp):
+                inside = top <= r < top + H and left <= c < left + W
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor="white" if inside else "0.85",
+                                       edgecolor="0.5", linewidth=0.6))
+                ax.text(c + 0.5, r + 0.5, _format_entry(self.xp[r, c], 1), ha="center", va="center",
+                        fontsize=fontsize, color="black" if inside else "0.45")
+        ax.add_patch(Rectangle((c0, r0), kW, kH, facecolor="tab:orange", alpha=0.25, zorder=2))
+        ax.add_patch(Rectangle((c0, r0), kW, kH, fill=False, edgecolor="tab:orange", linewidth=2.5,
+                               zorder=3, gid="window"))
+        x0, y0 = Wp + 1.5, (Hp - Ho) / 2
+        for n, (i, j) in enumerate((i, j) for i in range(Ho) for j in range(Wo)):
+            current = n == t
+            ax.add_patch(Rectangle((x0 + j, y0 + i), 1, 1, edgecolor="0.3", linewidth=0.8,
+                                   facecolor="tab:orange" if current else "white",
+                                   alpha=0.45 if current else 1.0))
+            if n <= t:
+                ax.text(x0 + j + 0.5, y0 + i + 0.5, _format_entry(self.out[i, j], 1), ha="center",
+                        va="center", fontsize=fontsize, zorder=4)
+        ax.annotate("", xy=(x0 - 0.2, Hp / 2), xytext=(Wp + 0.2, Hp / 2),
+                    arrowprops=dict(arrowstyle="->", color="0.3"))
+        i, j = divmod(t, Wo)
+        ax.set_title(f"output ({i}, {j}) ← window at ({r0}, {c0})", fontsize=fontsize + 1)
+        ax.set_xlim(-0.2, x0 + Wo + 0.2)
+        ax.set_ylim(Hp + 0.2, -0.2)
+        ax.set_aspect("equal")
+        ax.axis("off")
+
+
+def _slide_size(slide: ConvSlide, cell: float) -> tuple[float, float]:
+    Hp, Wp = slide.xp.shape
+    return cell * (Wp + 1.5 + slide.out_shape[1] + 0.4), cell * (Hp + 0.4) + 0.35
+
+
+def animate_conv(x, kernel, *, padding=0, stride=1, interval: int = 800, cell: float = 0.4,
+                 dpi: int = 72, suptitle: str | None = None):
+    """An animation of ``kernel`` sliding over ``x`` padded by ``padding`` with ``stride``.
+
+    One frame per output, in row order (keep the output small: ``len(frames)`` is
+    ``H_out * W_out``): the window is outlined on the padded input (padding grey) and the output
+    cells fill in as it goes. Play it in a notebook with ``animation_html(anim, name)``, which
+    embeds every frame as a PNG in a self-contained JavaScript player (no network needed).
+
+    Returns
+    -------
+    anim : matplotlib.animation.FuncAnimation
+        With the attribute ``slide`` (a :class:`ConvSlide`: windows, output, padded input). Its
+        figure is closed, so that a notebook does not also show it as a still image.
+    """
+    from matplotlib.animation import FuncAnimation
+
+    slide = ConvSlide(x, kernel, padding=padding, stride=stride)
+    width, height = _slide_size(slide, cell)
+    fig, ax = plt.subplots(figsize=(width, height + (0.3 if suptitle else 0)), dpi=dpi)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86 if suptitle else 0.9)
+
+    def update(t):
+        slide.draw(ax, t)
+        return []
+
+    anim = FuncAnimation(fig, update, frames=len(slide), interval=interval, repeat=True,
+                         init_func=lambda: update(0))
+    anim.slide = slide
+    plt.close(fig)
+    return anim
+
+
+class _AnimationHTML:
+    """Rich display of an animation: the player as HTML, a sentence as plain text (PDF, console)."""
+
+    def __init__(self, html: str, text: str):
+        self.html, self.text = html, text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+_PLAYER_SYMBOLS = {"fa fa-minus": "−", "fa fa-fast-backward": "|◀", "fa fa-step-backward": "◁",
+                   "fa fa-play fa-flip-horizontal": "◀", "fa fa-pause": "❚❚", "fa fa-play": "▶",
+                   "fa fa-step-forward": "▷", "fa fa-fast-forward": "▶|", "fa fa-plus": "+"}
+
+
+def animation_html(anim, name: str, *, default_mode: str = "loop"):
+    """``anim.to_jshtml()`` made reproducible, for display in a notebook.
+
+    Matplotlib names the player's HTML elements after a random ``uuid4``; here they are named
+    ``name`` instead (use a different name for each animation of a page), so that running the
+    notebook again stores the same HTML. The frames are embedded as base64 PNGs and the
+    buttons' Font Awesome icons (loaded from a CDN by matplotlib) become text symbols: the
+    player needs no file and no network. As plain text (a PDF, a terminal) the object reads
+    "[animation: N frames; ...]".
+    """
+    import re
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+        raise ValueError(f"name: letters, digits and '_' (an HTML id), got {name!r}")
+    html = anim.to_jshtml(default_mode=default_mode)
+    ids = set(re.findall(r'id="_anim_img([0-9a-f]{32})"', html))
+    if len(ids) != 1:
+        raise RuntimeError("matplotlib's to_jshtml no longer names its player by one uuid")
+    html = html.replace(ids.pop(), name)
+    # The player's buttons draw Font Awesome icons from a CDN: offline they would be blank (and a
+    # browser logs the failed request). Text symbols instead; each button keeps its tooltip.
+    html = re.sub(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">\s*', "", html)
+    html = re.sub(r'<i class="(fa [a-z -]+)"></i>', lambda m: _PLAYER_SYMBOLS.get(m[1], m[0]), html)
+    if re.search(r"https?://|<i class=\"fa", html):
+        raise RuntimeError("matplotlib's player loads something from the network: update animation_html")
+    frames = len(re.findall(r"data:image/png;base64,", html))
+    return _AnimationHTML(html, f"[animation: {frames} frames; the web edition plays it, "
+                                f"the figure below shows some of them]")
+
+
+def conv_strip(x, kernel, *, padding=0, stride=1, frames: Sequence[int] = (0, 1, -2, -1),
+               cell: float = 0.32, suptitle: str | None = None):
+    """A few frames of :func:`animate_conv` side by side (negative indices count from the end).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per frame.
+    """
+    slide = ConvSlide(x, kernel, padding=padding, stride=stride)
+    chosen = [t % len(slide) if -len(slide) <= t < len(slide) else None for t in frames]
+    if not chosen or None in chosen:
+        raise ValueError(f"frames: indices into {len(slide)} frames, got {list(frames)}")
+    width, height = _slide_size(slide, cell)
+    scale = min(1.0, PAGE_WIDTH / (width * len(chosen)))
+    fig, axes = plt.subplots(1, len(chosen), figsize=(width * len(chosen) * scale,
+                                                      height * scale + (0.35 if suptitle else 0.1)),
+                             dpi=DPI, squeeze=False, layout="constrained")
+    for ax, t in zip(axes[0], chosen):
+        slide.draw(ax, t, fontsize=8 * max(scale, 0.75))
+        ax.set_title(f"frame {t + 1} of {len(slide)}\n" + ax.get_title(), fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+# =============================================================================================
+# Chapter 6: convolution variants
+# =============================================================================================
+__all__ += ["plot_signals"]
+
+
+def plot_signals(signals, titles: Sequence[str], *, ncols: int = 5, xlabel: str = "position",
+                 ylabel: str = "value", suptitle: str | None = None, cell: float = 1.7):
+    """Small line plots of 1-D signals in a grid, sharing both axes (e.g. MNIST-1D examples).
+
+    Parameters
+    ----------
+    signals : sequence of 1-D arrays, or a 2-D array of shape (N, L)
+        One signal per panel; a 2-D entry of shape (K, L) draws K signals in one panel.
+    titles : sequence of str, one per panel
+    ncols : int, default 5
+    xlabel, ylabel : str
+        Written on the bottom row and the left column.
+    suptitle : str, optional
+    cell : float
+        Width of one panel in inches (the grid stays within the page width).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per signal.
+    """
+    panels = [np.atleast_2d(np.asarray(s, dtype=np.float64)) for s in signals]
+    if not panels or any(p.ndim != 2 or p.size == 0 for p in panels):
+        raise ValueError("signals: expected a non-empty sequence of 1-D (or K x L) arrays")
+    if len(titles) != len(panels):
+        raise ValueError(f"titles: expected {len(panels)} titles (one per signal), got {len(titles)}")
+    ncols = min(ncols, len(panels))
+    nrows = -(-len(panels) // ncols)
+    width = min(PAGE_WIDTH, cell * ncols + 0.6)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 1.5 * nrows + 0.5 + 0.3 * bool(suptitle)),
+                             dpi=DPI, sharex=True, sharey=True, squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        if k >= len(panels):
+            ax.axis("off")
+            continue
+        for line in panels[k]:
+            ax.plot(np.arange(line.size), line, lw=1.2)
+        ax.set_title(titles[k], fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+        if k // ncols == nrows - 1 or k + ncols >= len(panels):
+            ax.set_xlabel(xlabel, fontsize=8)
+        if k % ncols == 0:
+            ax.set_ylabel(ylabel, fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# =============================================================================================
+# Chapter 7: which axes each normalisation averages over
+# =============================================================================================
+__all__ += ["norm_axes_mask", "plot_norm_axes"]
+
+#: The four normalisations of chapter 7, in the order of the figure.
+NORM_KINDS = ("batch", "layer", "instance", "group")
+
+
+def norm_axes_mask(kind: str, N: int, C: int, groups: int = 2) -> np.ndarray:
+    """Which (sample, channel) pairs share ONE mean and variance with sample 0, channel 0.
+
+    Every normalisation takes all positions (H, W) of the pairs it includes, so a boolean
+    ``(N, C)`` array says everything: batch norm includes every sample of channel 0, layer
+    norm every channel of sample 0, instance norm sample 0's channel 0 only, group norm
+    sample 0's first ``C / groups`` channels.
+
+    Parameters
+    ----------
+    kind : "batch", "layer", "instance" or "group"
+    N, C : int
+        Samples and channels drawn.
+    groups : int
+        G, for group norm; must divide C.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (N, C)
+    """
+    if kind not in NORM_KINDS:
+        raise ValueError(f"kind: expected one of {NORM_KINDS}, got {kind!r}")
+    if N < 1 or C < 1:
+        raise ValueError(f"N, C: expected positive ints, got N={N}, C={C}")
+    if kind == "group" and (groups < 1 or C % groups):
+        raise ValueError(f"groups: expected a divisor of C={C}, got {groups}")
+    mask = np.zeros((N, C), dtype=bool)
+    if kind == "batch":
+        mask[:, 0] = True
+    elif kind == "layer":
+        mask[0, :] = True
+    elif kind == "instance":
+        mask[0, 0] = True
+    else:
+        mask[0, :C // groups] = True
+    return mask
+
+
+def _draw_norm_cube(ax, mask, *, height=3.0, depth=(0.45, 0.32), colour="#4c72b0"):
+    """An N x C x (H, W) block in oblique projection: C to the right, (H, W) up, N going back.
+
+    Cells of ``mask`` (N, C) are filled in ``colour`` through the whole (H, W) height.
+    """
+    from matplotlib.patches import Polygon
+
+    N, C = mask.shape
+    dx, dy = depth
+
+    def face(points, filled):
+        ax.add_patch(Polygon(points, closed=True, facecolor=colour if filled else "white",
+                             edgecolor="0.25", linewidth=0.7, alpha=0.85 if filled else 1.0))
+
+    for n in range(N - 1, -1, -1):                         # right side (channel C - 1)
+        x0, y0 = C + n * dx, n * dy
+        face([(x0, y0), (x0 + dx, y0 + dy), (x0 + dx, y0 + dy + height), (x0, y0 + height)],
+             mask[n, C - 1])
+    for n in range(N - 1, -1, -1):                         # top, back rows first
+        for c in range(C):
+            x0, y0 = c + n * dx, height + n * dy
+            face([(x0, y0), (x0 + 1, y0), (x0 + 1 + dx, y0 + dy), (x0 + dx, y0 + dy)],
+                 mask[n, c])
+    for c in range(C):                                     # front (sample 0)
+        face([(c, 0), (c + 1, 0), (c + 1, height), (c, height)], mask[0, c])
+    ax.annotate("", xy=(C, -0.45), xytext=(0, -0.45),
+                arrowprops=dict(arrowstyle="->", linewidth=0.8))
+    ax.text(C / 2, -0.6, "C (channels)", ha="center", va="top", fontsize=8)
+    ax.annotate("", xy=(-0.35, height), xytext=(-0.35, 0),
+                arrowprops=dict(arrowstyle="->", linewidth=0.8))
+    ax.text(-0.5, height / 2, "H, W", ha="right", va="center", fontsize=8, rotation=90)
+    ax.annotate("", xy=(C + 0.3 + N * dx, N * dy), xytext=(C + 0.3, 0),
+                arrowprops=dict(arrowstyle="->", linewidth=0.8))
+    ax.text(C + 0.45 + N * dx, N * dy / 2, "N", ha="left", va="center", fontsize=8)
+    ax.set_xlim(-1.3, C + N * dx + 1.2)
+    ax.set_ylim(-1.3, height + N * dy + 0.3)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def plot_norm_axes(N: int = 6, C: int = 6, groups: int = 2, *, kinds: Sequence[str] = NORM_KINDS,
+                   titles: Mapping[str, str] | None = None, suptitle: str | None = None):
+    """The classic picture of batch, layer, instance and group normalisation (Wu & He, 2018).
+
+    Each panel draws a feature-map batch as a block, N samples deep, C channels wide, the
+    positions (H, W) flattened upwards, and fills the values that share one mean and variance
+    (:func:`norm_axes_mask`).
+
+    Parameters
+    ----------
+    N, C : int
+        Samples and channels drawn.
+    groups : int
+        G for the group-norm panel (a divisor of C).
+    kinds : sequence of "batch", "layer", "instance", "group"
+        The panels, in order.
+    titles : mapping kind -> str, optional
+        Panel titles (default: the name and the axes averaged over).
+    suptitle : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per kind; each shaded cell is one (sample, channel) pair with all its positions.
+    """
+    if not kinds:
+        raise ValueError("kinds: expected at least one normalisation")
+    default = {"batch": "batch norm\n(N, H, W) per channel",
+               "layer": "layer norm\n(C, H, W) per sample",
+               "instance": "instance norm\n(H, W) per sample, channel",
+               "group": f"group norm, G = {groups}\n(C/G, H, W) per sample, group"}
+    masks = [norm_axes_mask(kind, N, C, groups) for kind in kinds]
+    width = min(PAGE_WIDTH, 2.25 * len(kinds))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(width, 2.4), dpi=DPI, squeeze=False)
+    for ax, kind, mask in zip(axes[0], kinds, masks):
+        _draw_norm_cube(ax, mask)
+        ax.set_title((titles or {}).get(kind, default[kind]), fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
     return fig
