@@ -1667,3 +1667,133 @@ def plot_norm_axes(N: int = 6, C: int = 6, groups: int = 2, *, kinds: Sequence[s
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# =============================================================================================
+# Chapter 7: which axes each normalisation averages over
+# =============================================================================================
+__all__ += ["norm_axes_mask", "plot_norm_axes"]
+
+#: The four normalisations of chapter 7, in the order of the figure.
+NORM_KINDS = ("batch", "layer", "instance", "group")
+
+
+def norm_axes_mask(kind: str, N: int, C: int, groups: int = 2) -> np.ndarray:
+    """Which (sample, channel) pairs share ONE mean and variance with sample 0, channel 0.
+
+    Every normalisation takes all positions (H, W) of the pairs it includes, so a boolean
+    ``(N, C)`` array says everything: batch norm includes every sample of channel 0, layer
+    norm every channel of sample 0, instance norm sample 0's channel 0 only, group norm
+    sample 0's first ``C / groups`` channels.
+
+    Parameters
+    ----------
+    kind : "batch", "layer", "instance" or "group"
+    N, C : int
+        Samples and channels drawn.
+    groups : int
+        G, for group norm; must divide C.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (N, C)
+    """
+    if kind not in NORM_KINDS:
+        raise ValueError(f"kind: expected one of {NORM_KINDS}, got {kind!r}")
+    if N < 1 or C < 1:
+        raise ValueError(f"N, C: expected positive ints, got N={N}, C={C}")
+    if kind == "group" and (groups < 1 or C % groups):
+        raise ValueError(f"groups: expected a divisor of C={C}, got {groups}")
+    mask = np.zeros((N, C), dtype=bool)
+    if kind == "batch":
+        mask[:, 0] = True
+    elif kind == "layer":
+        mask[0, :] = True
+    elif kind == "instance":
+        mask[0, 0] = True
+    else:
+        mask[0, :C // groups] = True
+    return mask
+
+
+def _draw_norm_cube(ax, mask, *, height=3.0, depth=(0.45, 0.32), colour="#4c72b0"):
+    """An N x C x (H, W) block in oblique projection: C to the right, (H, W) up, N going back.
+
+    Cells of ``mask`` (N, C) are filled in ``colour`` through the whole (H, W) height.
+    """
+    from matplotlib.patches import Polygon
+
+    N, C = mask.shape
+    dx, dy = depth
+
+    def face(points, filled):
+        ax.add_patch(Polygon(points, closed=True, facecolor=colour if filled else "white",
+                             edgecolor="0.25", linewidth=0.7, alpha=0.85 if filled else 1.0))
+
+    for n in range(N - 1, -1, -1):                         # right side (channel C - 1)
+        x0, y0 = C + n * dx, n * dy
+        face([(x0, y0), (x0 + dx, y0 + dy), (x0 + dx, y0 + dy + height), (x0, y0 + height)],
+             mask[n, C - 1])
+    for n in range(N - 1, -1, -1):                         # top, back rows first
+        for c in range(C):
+            x0, y0 = c + n * dx, height + n * dy
+            face([(x0, y0), (x0 + 1, y0), (x0 + 1 + dx, y0 + dy), (x0 + dx, y0 + dy)],
+                 mask[n, c])
+    for c in range(C):                                     # front (sample 0)
+        face([(c, 0), (c + 1, 0), (c + 1, height), (c, height)], mask[0, c])
+    ax.annotate("", xy=(C, -0.45), xytext=(0, -0.45),
+                arrowprops=dict(arrowstyle="->", linewidth=0.8))
+    ax.text(C / 2, -0.6, "C (channels)", ha="center", va="top", fontsize=8)
+    ax.annotate("", xy=(-0.35, height), xytext=(-0.35, 0),
+                arrowprops=dict(arrowstyle="->", linewidth=0.8))
+    ax.text(-0.5, height / 2, "H, W", ha="right", va="center", fontsize=8, rotation=90)
+    ax.annotate("", xy=(C + 0.3 + N * dx, N * dy), xytext=(C + 0.3, 0),
+                arrowprops=dict(arrowstyle="->", linewidth=0.8))
+    ax.text(C + 0.45 + N * dx, N * dy / 2, "N", ha="left", va="center", fontsize=8)
+    ax.set_xlim(-1.3, C + N * dx + 1.2)
+    ax.set_ylim(-1.3, height + N * dy + 0.3)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def plot_norm_axes(N: int = 6, C: int = 6, groups: int = 2, *, kinds: Sequence[str] = NORM_KINDS,
+                   titles: Mapping[str, str] | None = None, suptitle: str | None = None):
+    """The classic picture of batch, layer, instance and group normalisation (Wu & He, 2018).
+
+    Each panel draws a feature-map batch as a block, N samples deep, C channels wide, the
+    positions (H, W) flattened upwards, and fills the values that share one mean and variance
+    (:func:`norm_axes_mask`).
+
+    Parameters
+    ----------
+    N, C : int
+        Samples and channels drawn.
+    groups : int
+        G for the group-norm panel (a divisor of C).
+    kinds : sequence of "batch", "layer", "instance", "group"
+        The panels, in order.
+    titles : mapping kind -> str, optional
+        Panel titles (default: the name and the axes averaged over).
+    suptitle : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per kind; each shaded cell is one (sample, channel) pair with all its positions.
+    """
+    if not kinds:
+        raise ValueError("kinds: expected at least one normalisation")
+    default = {"batch": "batch norm\n(N, H, W) per channel",
+               "layer": "layer norm\n(C, H, W) per sample",
+               "instance": "instance norm\n(H, W) per sample, channel",
+               "group": f"group norm, G = {groups}\n(C/G, H, W) per sample, group"}
+    masks = [norm_axes_mask(kind, N, C, groups) for kind in kinds]
+    width = min(PAGE_WIDTH, 2.25 * len(kinds))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(width, 2.4), dpi=DPI, squeeze=False)
+    for ax, kind, mask in zip(axes[0], kinds, masks):
+        _draw_norm_cube(ax, mask)
+        ax.set_title((titles or {}).get(kind, default[kind]), fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
