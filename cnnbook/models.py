@@ -1,36 +1,37 @@
 """The lineage from LeNet to EfficientNet, written once in PyTorch (``torch.nn`` only).
 
-Every builder returns a ``torch.nn.Module`` whose defaults are the ImageNet configuration of
-its paper (LeNet: the simplified LeNet-5 of d2l on 28 x 28 digits), so its parameter count is
-the published one; keyword options give the small versions the chapters train on a CPU
-(``num_classes``, ``in_channels``, ``width_mult`` and friends). Adaptive average pooling before
-the classifier lets the networks whose paper allows it run on small inputs too.
+Every builder returns a ``torch.nn.Module`` whose defaults are the ImageNet
+configuration of its paper (LeNet: the simplified LeNet-5 of d2l on 28 x 28 digits), so
+its parameter count is the published one; keyword options give the small versions the
+chapters train on a CPU (``num_classes``, ``in_channels``, ``width_mult`` and friends).
+Adaptive average pooling before the classifier lets the networks whose paper allows it
+run on small inputs too.
 
-=====================  =====================================================  ==============
-builder                default configuration                                  parameters
-=====================  =====================================================  ==============
-``lenet5``             simplified LeNet-5 (sigmoid, average pooling), 28x28    61,706
-``alexnet``            the paper's two-group AlexNet, 224x224                  60,965,224
-``vgg16``              VGG-16 (configuration D)                                138,357,544
-``nin``                Network in Network, ImageNet layout of d2l              7,439,608
-``googlenet``          GoogLeNet (Inception v1) without auxiliary heads        6,998,552
-``resnet18/34/50``     ResNet with projection shortcuts (option B)             11.7/21.8/25.6 M
-``densenet121``        DenseNet-BC-121 (k = 32)                                7,978,856
-``mobilenet_v1``       MobileNet v1, width 1.0                                 4,231,976
-``mobilenet_v2``       MobileNet v2, width 1.0                                 3,504,872
-``efficientnet_b0``    EfficientNet-B0 (MBConv with squeeze-and-excitation)    5,288,548
-=====================  =====================================================  ==============
+===================  ===============================================  ================
+builder              default configuration                            parameters
+===================  ===============================================  ================
+``lenet5``           simplified LeNet-5 (sigmoid, average pooling)    61,706
+``alexnet``          the paper's two-group AlexNet                    60,965,224
+``vgg16``            VGG-16 (configuration D)                         138,357,544
+``nin``              Network in Network, ImageNet layout of d2l       7,439,608
+``googlenet``        GoogLeNet (Inception v1), no auxiliary heads     6,998,552
+``resnet18/34/50``   ResNet with projection shortcuts (option B)      11.7/21.8/25.6 M
+``densenet121``      DenseNet-BC-121 (k = 32)                         7,978,856
+``mobilenet_v1``     MobileNet v1, width 1.0                          4,231,976
+``mobilenet_v2``     MobileNet v2, width 1.0                          3,504,872
+``efficientnet_b0``  EfficientNet-B0 (MBConv, squeeze-and-excitation) 5,288,548
+===================  ===============================================  ================
 
-Counting tools: :func:`param_count`, :func:`macs` (multiply-adds of one forward pass, counted by
-forward hooks), :func:`summary` (one row per layer: name, type, output shape, parameters, MACs)
-and :func:`summary_table` (those rows as a Markdown table).
+Counting tools: :func:`param_count`, :func:`macs` (multiply-adds of one forward pass,
+counted by forward hooks), :func:`summary` (one row per layer: name, type, output shape,
+parameters, MACs) and :func:`summary_table` (those rows as a Markdown table).
 
-A model built under ``with torch.device("meta"):`` has shapes but no numbers: counting its
-parameters and MACs then takes milliseconds even for VGG-16 (this is how the appendix table and
-the tests count the ImageNet-size models).
+A model built under ``with torch.device("meta"):`` has shapes but no numbers: counting
+its parameters and MACs then takes milliseconds even for VGG-16 (this is how the
+appendix table and the tests count the ImageNet-size models).
 
-``python -m cnnbook.models --table`` prints the book's appendix page ``appendix/models.md``;
-``--check`` fails if the committed page differs.
+``python -m cnnbook.models --table`` prints the book's appendix page
+``appendix/models.md``; ``--check`` fails if the committed page differs.
 
 Example
 -------
@@ -59,8 +60,9 @@ import torch
 from torch import nn
 
 __all__ = [
-    "lenet5", "alexnet", "vgg16", "vgg", "nin", "googlenet", "resnet", "resnet18", "resnet34",
-    "resnet50", "densenet", "densenet121", "mobilenet_v1", "mobilenet_v2", "efficientnet_b0",
+    "lenet5", "alexnet", "vgg16", "vgg", "nin", "googlenet", "resnet", "resnet18",
+    "resnet34", "resnet50", "densenet", "densenet121", "mobilenet_v1", "mobilenet_v2",
+    "efficientnet_b0",
     "BasicBlock", "Bottleneck", "Inception", "DenseLayer", "DenseBlock", "Transition",
     "DepthwiseSeparable", "InvertedResidual", "SqueezeExcitation", "MBConv",
     "ALEXNET_ONE_TOWER_WIDTHS", "MODELS",
@@ -69,9 +71,9 @@ __all__ = [
 ]
 
 
-# =============================================================================================
+# ======================================================================================
 # Argument checks: bad arguments raise ValueError naming the argument
-# =============================================================================================
+# ======================================================================================
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
@@ -79,8 +81,8 @@ def _positive_int(name, value):
 
 
 def _positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value > 0 \
-            or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not value > 0 or not math.isfinite(value):
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
     return float(value)
 
@@ -96,9 +98,11 @@ def _int_tuple(name, value, length=None):
     try:
         values = tuple(value)
     except TypeError:
-        raise ValueError(f"{name}: expected a sequence of positive integers, got {value!r}") from None
+        raise ValueError(f"{name}: expected a sequence of positive integers, "
+                         f"got {value!r}") from None
     if (length is not None and len(values) != length) or not values:
-        raise ValueError(f"{name}: expected {length or 'some'} positive integers, got {value!r}")
+        raise ValueError(f"{name}: expected {length or 'some'} positive integers, "
+                         f"got {value!r}")
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name}: expected positive integers, got {value!r}")
@@ -111,27 +115,28 @@ def _scaled(channels, width_mult):
 
 
 def _make_divisible(value, divisor=8):
-    """Round ``value`` to a multiple of ``divisor`` (at least ``divisor``), never going more than
-    10 % below it: the channel rule of MobileNet v2 and EfficientNet."""
+    """Round ``value`` to a multiple of ``divisor`` (at least ``divisor``), never going
+    more than 10 % below it: the channel rule of MobileNet v2 and EfficientNet."""
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
     if rounded < 0.9 * value:
         rounded += divisor
     return rounded
 
 
-# =============================================================================================
+# ======================================================================================
 # LeNet (1998), simplified as in d2l
-# =============================================================================================
+# ======================================================================================
 def lenet5(num_classes=10, act="Sigmoid", pool="AvgPool2d", size=28):
     """The simplified LeNet-5 that d2l uses, with 61,706 parameters.
 
     conv 6@5x5 (padding 2) - sigmoid - 2x2 average pool - conv 16@5x5 - sigmoid - pool -
-    dense 120 - dense 84 - dense ``num_classes``. Input: ``(N, 1, 28, 28)`` (padding 2 gives the
-    32 x 32 that the 1998 network read). The 1998 LeNet-5 had scaled tanh units, trainable
-    subsampling, a partially connected C3 and RBF outputs.
+    dense 120 - dense 84 - dense ``num_classes``. Input: ``(N, 1, 28, 28)`` (padding 2
+    gives the 32 x 32 that the 1998 network read). The 1998 LeNet-5 had scaled tanh
+    units, trainable subsampling, a partially connected C3 and RBF outputs.
 
-    The same network as the NumPy twin :func:`cnnbook.twins.lenet` (the tests check it): the
-    layers are numbered alike, so their ``state_dict`` keys agree ("0.weight", ..., "11.bias").
+    The same network as the NumPy twin :func:`cnnbook.twins.lenet` (the tests check it):
+    the layers are numbered alike, so their ``state_dict`` keys agree ("0.weight", ...,
+    "11.bias").
 
     Parameters
     ----------
@@ -160,9 +165,9 @@ def lenet5(num_classes=10, act="Sigmoid", pool="AvgPool2d", size=28):
         nn.Linear(84, num_classes))
 
 
-# =============================================================================================
+# ======================================================================================
 # AlexNet (2012)
-# =============================================================================================
+# ======================================================================================
 ALEXNET_ONE_TOWER_WIDTHS = (64, 192, 384, 256, 256)
 """The conv widths of the one-tower AlexNet of Krizhevsky (2014) that torchvision ships:
 with ``groups=1`` it has 61,100,840 parameters."""
@@ -170,21 +175,21 @@ with ``groups=1`` it has 61,100,840 parameters."""
 
 def alexnet(num_classes=1000, in_channels=3, groups=2, widths=(96, 256, 384, 384, 256),
             hidden=4096, dropout=0.5, lrn=True):
-    """AlexNet: five convolutions (11x11/4, 5x5, 3x3, 3x3, 3x3), three max-pools, two dense
-    layers of ``hidden`` units with dropout, and the classifier.
+    """AlexNet: five convolutions (11x11/4, 5x5, 3x3, 3x3, 3x3), three max-pools, two
+    dense layers of ``hidden`` units with dropout, and the classifier.
 
-    The defaults are the paper's network: conv2, conv4 and conv5 split into two groups (one per
-    GPU; conv3 and the dense layers see both), local response normalisation (LRN) after conv1
-    and conv2, 60,965,224 parameters. The paper speaks of 224 x 224 inputs; its arithmetic
-    needs 227, or 224 with 2 pixels of padding in conv1 (used here, as torchvision does). Other
-    configurations:
+    The defaults are the paper's network: conv2, conv4 and conv5 split into two groups
+    (one per GPU; conv3 and the dense layers see both), local response normalisation
+    (LRN) after conv1 and conv2, 60,965,224 parameters. The paper speaks of 224 x 224
+    inputs; its arithmetic needs 227, or 224 with 2 pixels of padding in conv1 (used
+    here, as torchvision does). Other configurations:
 
     - ``groups=1``: the same widths in one tower, 62,378,344 parameters;
     - ``groups=1, widths=ALEXNET_ONE_TOWER_WIDTHS, lrn=False``: the one-tower variant of
       Krizhevsky (2014) that torchvision calls AlexNet, 61,100,840 parameters.
 
-    Adaptive average pooling to 6 x 6 before the dense layers (the identity at 224 x 224) lets
-    smaller inputs (at least 63 x 63) through.
+    Adaptive average pooling to 6 x 6 before the dense layers (the identity at 224 x
+    224) lets smaller inputs (at least 63 x 63) through.
 
     Parameters
     ----------
@@ -198,8 +203,9 @@ def alexnet(num_classes=1000, in_channels=3, groups=2, widths=(96, 256, 384, 384
     dropout : float
         Dropout probability before each hidden dense layer.
     lrn : bool
-        LRN after conv1 and conv2 (size 5, k = 2, alpha = 1e-4 per summed square, beta = 0.75;
-        ``torch.nn.LocalResponseNorm`` divides its alpha by the size, so it gets 5e-4).
+        LRN after conv1 and conv2 (size 5, k = 2, alpha = 1e-4 per summed square, beta =
+        0.75; ``torch.nn.LocalResponseNorm`` divides its alpha by the size, so it gets
+        5e-4).
     """
     num_classes = _positive_int("num_classes", num_classes)
     in_channels = _positive_int("in_channels", in_channels)
@@ -209,8 +215,8 @@ def alexnet(num_classes=1000, in_channels=3, groups=2, widths=(96, 256, 384, 384
     dropout = _probability("dropout", dropout)
     for c in (c1, c2, c3, c4, c5):
         if c % groups:
-            raise ValueError(f"groups: {groups} must divide the widths of the grouped convs "
-                             f"and their inputs, got widths={tuple(widths)}")
+            raise ValueError(f"groups: {groups} must divide the widths of the grouped "
+                             f"convs and their inputs, got widths={tuple(widths)}")
 
     def norm():
         return [nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)] if lrn else []
@@ -231,26 +237,28 @@ def alexnet(num_classes=1000, in_channels=3, groups=2, widths=(96, 256, 384, 384
     return nn.Sequential(features, nn.AdaptiveAvgPool2d(6), nn.Flatten(), classifier)
 
 
-# =============================================================================================
+# ======================================================================================
 # VGG (2014)
-# =============================================================================================
+# ======================================================================================
 VGG_CONFIGS = {
     11: (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
     13: (64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
-    16: (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+    16: (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+         512, 512, 512, "M"),
     19: (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
          512, 512, 512, 512, "M"),
 }
 
 
-def vgg(depth=16, num_classes=1000, in_channels=3, width_mult=1.0, hidden=4096, dropout=0.5,
-        batch_norm=False):
-    """VGG-``depth`` (11, 13, 16 or 19 weight layers: configurations A, B, D, E of the paper).
+def vgg(depth=16, num_classes=1000, in_channels=3, width_mult=1.0, hidden=4096,
+        dropout=0.5, batch_norm=False):
+    """VGG-``depth``: 11, 13, 16 or 19 weight layers (configurations A, B, D, E).
 
-    Only 3 x 3 convolutions (padding 1) with ReLU, five 2 x 2 max-pools, then dense layers of
-    ``hidden``, ``hidden`` and ``num_classes`` units with dropout. Adaptive average pooling to
-    7 x 7 (the identity at 224 x 224) lets inputs from 32 x 32 up through. ``width_mult``
-    scales every conv width; ``batch_norm`` adds BN after each conv (a later variant).
+    Only 3 x 3 convolutions (padding 1) with ReLU, five 2 x 2 max-pools, then dense
+    layers of ``hidden``, ``hidden`` and ``num_classes`` units with dropout. Adaptive
+    average pooling to 7 x 7 (the identity at 224 x 224) lets inputs from 32 x 32 up
+    through. ``width_mult`` scales every conv width; ``batch_norm`` adds BN after each
+    conv (a later variant).
     """
     if depth not in VGG_CONFIGS:
         raise ValueError(f"depth: expected one of {sorted(VGG_CONFIGS)}, got {depth!r}")
@@ -281,15 +289,15 @@ def vgg(depth=16, num_classes=1000, in_channels=3, width_mult=1.0, hidden=4096, 
 def vgg16(num_classes=1000, **kwargs):
     """VGG-16 (configuration D): 13 conv + 3 dense layers, 138,357,544 parameters.
 
-    Keyword options as :func:`vgg` (``in_channels``, ``width_mult``, ``hidden``, ``dropout``,
-    ``batch_norm``).
+    Keyword options as :func:`vgg` (``in_channels``, ``width_mult``, ``hidden``,
+    ``dropout``, ``batch_norm``).
     """
     return vgg(16, num_classes=num_classes, **kwargs)
 
 
-# =============================================================================================
+# ======================================================================================
 # Network in Network (2014)
-# =============================================================================================
+# ======================================================================================
 def _nin_block(c_in, c_out, kernel_size, stride, padding):
     """One "MLP-conv" block: a k x k conv and two 1 x 1 convs, each followed by ReLU."""
     return nn.Sequential(
@@ -301,11 +309,12 @@ def _nin_block(c_in, c_out, kernel_size, stride, padding):
 def nin(num_classes=1000, in_channels=3, widths=(96, 256, 384), dropout=0.5):
     """Network in Network for ImageNet in the layout of d2l: 7,439,608 parameters.
 
-    Four MLP-conv blocks (11x11/4, 5x5, 3x3, 3x3; each a k x k conv and two 1 x 1 convs), 3 x 3
-    stride-2 max-pools after the first three, dropout, and a last block with ``num_classes``
-    channels whose global average is the output: no dense layer at all. (The NiN paper reports
-    CIFAR, SVHN and MNIST networks; its ImageNet model was published as a Caffe file, with a
-    1024-channel last block. This is d2l's simplification.) Inputs from 67 x 67 up.
+    Four MLP-conv blocks (11x11/4, 5x5, 3x3, 3x3; each a k x k conv and two 1 x 1
+    convs), 3 x 3 stride-2 max-pools after the first three, dropout, and a last block
+    with ``num_classes`` channels whose global average is the output: no dense layer at
+    all. (The NiN paper reports CIFAR, SVHN and MNIST networks; its ImageNet model was
+    published as a Caffe file, with a 1024-channel last block. This is d2l's
+    simplification.) Inputs from 67 x 67 up.
     """
     num_classes = _positive_int("num_classes", num_classes)
     in_channels = _positive_int("in_channels", in_channels)
@@ -320,16 +329,16 @@ def nin(num_classes=1000, in_channels=3, widths=(96, 256, 384), dropout=0.5):
         nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
-# =============================================================================================
+# ======================================================================================
 # GoogLeNet / Inception v1 (2015)
-# =============================================================================================
+# ======================================================================================
 class Inception(nn.Module):
     """The Inception block: four branches side by side, their outputs concatenated.
 
     ``b1``: 1x1 conv; ``b2``: 1x1 reduction then 3x3; ``b3``: 1x1 reduction then 5x5;
-    ``b4``: 3x3 max-pool (stride 1) then 1x1 projection. Every conv is followed by ReLU (and BN
-    before it if ``batch_norm``). The output has ``c1 + c3 + c5 + pool_proj`` channels and the
-    input's height and width.
+    ``b4``: 3x3 max-pool (stride 1) then 1x1 projection. Every conv is followed by ReLU
+    (and BN before it if ``batch_norm``). The output has ``c1 + c3 + c5 + pool_proj``
+    channels and the input's height and width.
 
     Parameters
     ----------
@@ -340,7 +349,8 @@ class Inception(nn.Module):
     pool_proj : int          the pooling branch
     """
 
-    def __init__(self, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, batch_norm=False):
+    def __init__(self, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj,
+                 batch_norm=False):
         super().__init__()
 
         def conv(ci, co, k):
@@ -351,14 +361,16 @@ class Inception(nn.Module):
         self.b1 = nn.Sequential(*conv(c_in, c1, 1))
         self.b2 = nn.Sequential(*conv(c_in, c3_reduce, 1), *conv(c3_reduce, c3, 3))
         self.b3 = nn.Sequential(*conv(c_in, c5_reduce, 1), *conv(c5_reduce, c5, 5))
-        self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), *conv(c_in, pool_proj, 1))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
+                                *conv(c_in, pool_proj, 1))
         self.out_channels = c1 + c3 + c5 + pool_proj
 
     def forward(self, x):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], dim=1)
 
 
-GOOGLENET_BLOCKS = {          # Table 1 of the paper: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj
+# Table 1 of the paper: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj
+GOOGLENET_BLOCKS = {
     "3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64),
     "4a": (192, 96, 208, 16, 48, 64), "4b": (160, 112, 224, 24, 64, 64),
     "4c": (128, 128, 256, 24, 64, 64), "4d": (112, 144, 288, 32, 64, 64),
@@ -372,15 +384,17 @@ def googlenet(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.4, lrn=
     """GoogLeNet (Inception v1) as in Table 1 of the paper, without the two auxiliary
     classifiers (used only in training): 6,998,552 parameters.
 
-    Stem: 7x7/2 conv (64), 3x3/2 max-pool, LRN, 1x1 conv (64), 3x3 conv (192), LRN, 3x3/2
-    max-pool; Inception 3a-3b, max-pool, 4a-4e, max-pool, 5a-5b; global average pooling,
-    dropout 0.4, a dense classifier. Max-pools round up (``ceil_mode``), giving the paper's
-    56, 28, 14 and 7. The paper's table sums to about 6.8 M (some rows are low: 159 K for
-    inception 3a, which has 163,328 weights); the common variant with BN and a 3x3 conv in the
-    "5x5" branch (torchvision) has 6,624,904. 1.58 G MACs at 224 x 224 (Table 1: 1.59 G).
+    Stem: 7x7/2 conv (64), 3x3/2 max-pool, LRN, 1x1 conv (64), 3x3 conv (192), LRN,
+    3x3/2 max-pool; Inception 3a-3b, max-pool, 4a-4e, max-pool, 5a-5b; global average
+    pooling, dropout 0.4, a dense classifier. Max-pools round up (``ceil_mode``), giving
+    the paper's 56, 28, 14 and 7. The paper's table sums to about 6.8 M (some rows are
+    low: 159 K for inception 3a, which has 163,328 weights); the common variant with BN
+    and a 3x3 conv in the "5x5" branch (torchvision) has 6,624,904. 1.58 G MACs at
+    224 x 224 (Table 1: 1.59 G).
 
-    ``width_mult`` scales every channel count (for CPU experiments); ``batch_norm`` adds BN
-    after every conv (and drops the conv biases and LRN is then usually switched off).
+    ``width_mult`` scales every channel count (for CPU experiments); ``batch_norm`` adds
+    BN after every conv (and drops the conv biases and LRN is then usually switched
+    off).
     """
     num_classes = _positive_int("num_classes", num_classes)
     in_channels = _positive_int("in_channels", in_channels)
@@ -391,7 +405,8 @@ def googlenet(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.4, lrn=
         return _scaled(c, width_mult)
 
     def conv(ci, co, k, stride=1):
-        layers = [nn.Conv2d(ci, co, k, stride=stride, padding=k // 2, bias=not batch_norm)]
+        layers = [nn.Conv2d(ci, co, k, stride=stride, padding=k // 2,
+                            bias=not batch_norm)]
         layers += [nn.BatchNorm2d(co)] if batch_norm else []
         return layers + [nn.ReLU()]
 
@@ -399,7 +414,8 @@ def googlenet(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.4, lrn=
         return [nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)] if lrn else []
 
     stem = nn.Sequential(
-        *conv(in_channels, w(64), 7, stride=2), nn.MaxPool2d(3, stride=2, ceil_mode=True),
+        *conv(in_channels, w(64), 7, stride=2),
+        nn.MaxPool2d(3, stride=2, ceil_mode=True),
         *norm(), *conv(w(64), w(64), 1), *conv(w(64), w(192), 3), *norm(),
         nn.MaxPool2d(3, stride=2, ceil_mode=True))
     layers, c = [("stem", stem)], w(192)
@@ -410,22 +426,23 @@ def googlenet(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.4, lrn=
         layers.append((f"inception{name}", block))
         c = block.out_channels
     model = nn.Sequential()
-    for name, layer in layers + [("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
-                                 ("dropout", nn.Dropout(dropout)),
-                                 ("fc", nn.Linear(c, num_classes))]:
+    head = [("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
+            ("dropout", nn.Dropout(dropout)), ("fc", nn.Linear(c, num_classes))]
+    for name, layer in layers + head:
         model.add_module(name, layer)
     return model
 
 
-# =============================================================================================
+# ======================================================================================
 # ResNet (2016)
-# =============================================================================================
+# ======================================================================================
 class BasicBlock(nn.Module):
     """ReLU(F(x) + shortcut(x)) with F = conv3x3(stride) - BN - ReLU - conv3x3 - BN.
 
-    The shortcut is the identity, or a 1x1 conv (stride) + BN projection when the shape changes
-    (option B of the paper). The same function as :func:`cnnbook.twins.residual_block`, whose
-    NumPy twin the book trains; here with readable names (``conv1``, ``bn1``, ...).
+    The shortcut is the identity, or a 1x1 conv (stride) + BN projection when the shape
+    changes (option B of the paper). The same function as
+    :func:`cnnbook.twins.residual_block`, whose NumPy twin the book trains; here with
+    readable names (``conv1``, ``bn1``, ...).
     """
 
     expansion = 1
@@ -447,11 +464,12 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """ReLU(F(x) + shortcut(x)) with F = 1x1 (reduce) - 3x3 - 1x1 (expand x4), BN after each.
+    """ReLU(F(x) + shortcut(x)), F = 1x1 (reduce) - 3x3 - 1x1 (expand x4), each + BN.
 
-    ``channels`` is the width of the 3x3 conv; the block outputs ``4 * channels``. The paper
-    (and its Caffe models) put a block's stride in the first 1x1 conv; ``stride_in_3x3=True``
-    moves it to the 3x3 conv ("ResNet v1.5", torchvision's choice): same parameters, more MACs.
+    ``channels`` is the width of the 3x3 conv; the block outputs ``4 * channels``. The
+    paper (and its Caffe models) put a block's stride in the first 1x1 conv;
+    ``stride_in_3x3=True`` moves it to the 3x3 conv ("ResNet v1.5", torchvision's
+    choice): same parameters, more MACs.
     """
 
     expansion = 4
@@ -485,10 +503,11 @@ def _projection(c_in, c_out, stride):
                          nn.BatchNorm2d(c_out))
 
 
-def resnet(block="basic", layers=(2, 2, 2, 2), num_classes=1000, in_channels=3, width_mult=1.0,
-           small_input=False, stride_in_3x3=False):
+def resnet(block="basic", layers=(2, 2, 2, 2), num_classes=1000, in_channels=3,
+           width_mult=1.0, small_input=False, stride_in_3x3=False):
     """A ResNet: stem, four stages of residual blocks (widths 64, 128, 256, 512 times
-    ``width_mult``; stages 2-4 start with stride 2), global average pooling, a dense classifier.
+    ``width_mult``; stages 2-4 start with stride 2), global average pooling, a dense
+    classifier.
 
     Parameters
     ----------
@@ -500,12 +519,14 @@ def resnet(block="basic", layers=(2, 2, 2, 2), num_classes=1000, in_channels=3, 
     width_mult : float
         Scales every width (0.25 gives 16, 32, 64, 128).
     small_input : bool
-        Replace the ImageNet stem (7x7/2 conv, 3x3/2 max-pool) by a 3x3/1 conv, as for CIFAR.
+        Replace the ImageNet stem (7x7/2 conv, 3x3/2 max-pool) by a 3x3/1 conv, as for
+        CIFAR.
     stride_in_3x3 : bool
-        Bottleneck only: the stride in the 3x3 conv (torchvision, "v1.5") instead of the first
-        1x1 (the paper).
+        Bottleneck only: the stride in the 3x3 conv (torchvision, "v1.5") instead of the
+        first 1x1 (the paper).
 
-    The names follow torchvision's (``conv1``, ``bn1``, ``layer1.0.conv1``, ..., ``fc``).
+    The names follow torchvision's (``conv1``, ``bn1``, ``layer1.0.conv1``, ...,
+    ``fc``).
     """
     blocks = {"basic": BasicBlock, "bottleneck": Bottleneck}
     if block not in blocks:
@@ -518,10 +539,10 @@ def resnet(block="basic", layers=(2, 2, 2, 2), num_classes=1000, in_channels=3, 
     widths = [_scaled(c, width_mult) for c in (64, 128, 256, 512)]
     model = nn.Sequential()
     if small_input:
-        model.add_module("conv1", nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False))
+        stem = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
     else:
-        model.add_module("conv1", nn.Conv2d(in_channels, widths[0], 7, stride=2, padding=3,
-                                            bias=False))
+        stem = nn.Conv2d(in_channels, widths[0], 7, stride=2, padding=3, bias=False)
+    model.add_module("conv1", stem)
     model.add_module("bn1", nn.BatchNorm2d(widths[0]))
     model.add_module("relu", nn.ReLU())
     if not small_input:
@@ -541,28 +562,31 @@ def resnet(block="basic", layers=(2, 2, 2, 2), num_classes=1000, in_channels=3, 
 
 
 def resnet18(num_classes=1000, **kwargs):
-    """ResNet-18: basic blocks (2, 2, 2, 2), 11,689,512 parameters. Options as :func:`resnet`."""
+    """ResNet-18: basic blocks (2, 2, 2, 2), 11,689,512 parameters.
+    Options as :func:`resnet`."""
     return resnet("basic", (2, 2, 2, 2), num_classes=num_classes, **kwargs)
 
 
 def resnet34(num_classes=1000, **kwargs):
-    """ResNet-34: basic blocks (3, 4, 6, 3), 21,797,672 parameters. Options as :func:`resnet`."""
+    """ResNet-34: basic blocks (3, 4, 6, 3), 21,797,672 parameters.
+    Options as :func:`resnet`."""
     return resnet("basic", (3, 4, 6, 3), num_classes=num_classes, **kwargs)
 
 
 def resnet50(num_classes=1000, **kwargs):
-    """ResNet-50: bottleneck blocks (3, 4, 6, 3), 25,557,032 parameters; the stride sits in
-    each stage's first 1x1 conv as in the paper (``stride_in_3x3=True``: torchvision's v1.5).
-    Options as :func:`resnet`."""
+    """ResNet-50: bottleneck blocks (3, 4, 6, 3), 25,557,032 parameters; the stride sits
+    in each stage's first 1x1 conv as in the paper (``stride_in_3x3=True``:
+    torchvision's v1.5). Options as :func:`resnet`."""
     return resnet("bottleneck", (3, 4, 6, 3), num_classes=num_classes, **kwargs)
 
 
-# =============================================================================================
+# ======================================================================================
 # DenseNet (2017)
-# =============================================================================================
+# ======================================================================================
 class DenseLayer(nn.Module):
-    """BN - ReLU - 1x1 conv (``bn_size * growth_rate``) - BN - ReLU - 3x3 conv (``growth_rate``),
-    whose output is concatenated to its input: ``c_in`` channels in, ``c_in + growth_rate`` out.
+    """BN - ReLU - 1x1 conv (``bn_size * growth_rate``) - BN - ReLU - 3x3 conv
+    (``growth_rate``), whose output is concatenated to its input: ``c_in`` channels in,
+    ``c_in + growth_rate`` out.
     """
 
     def __init__(self, c_in, growth_rate, bn_size=4):
@@ -591,7 +615,7 @@ class DenseBlock(nn.Sequential):
 
 
 class Transition(nn.Sequential):
-    """BN - ReLU - 1x1 conv (compression) - 2x2 average pool: between two dense blocks."""
+    """BN - ReLU - 1x1 conv (compression) - 2x2 average pool, between dense blocks."""
 
     def __init__(self, c_in, c_out):
         super().__init__()
@@ -601,13 +625,14 @@ class Transition(nn.Sequential):
         self.add_module("pool", nn.AvgPool2d(2, stride=2))
 
 
-def densenet(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64, bn_size=4,
-             compression=0.5, num_classes=1000, in_channels=3, small_input=False):
-    """DenseNet-BC: stem, dense blocks joined by transitions that compress the channels by
-    ``compression``, a last BN-ReLU, global average pooling, a dense classifier.
+def densenet(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64,
+             bn_size=4, compression=0.5, num_classes=1000, in_channels=3,
+             small_input=False):
+    """DenseNet-BC: stem, dense blocks joined by transitions that compress the channels
+    by ``compression``, a last BN-ReLU, global average pooling, a dense classifier.
 
-    ``small_input`` replaces the ImageNet stem (7x7/2 conv, BN, ReLU, 3x3/2 max-pool) by a
-    3x3/1 conv. The names follow torchvision's.
+    ``small_input`` replaces the ImageNet stem (7x7/2 conv, BN, ReLU, 3x3/2 max-pool) by
+    a 3x3/1 conv. The names follow torchvision's.
     """
     growth_rate = _positive_int("growth_rate", growth_rate)
     block_config = _int_tuple("block_config", block_config)
@@ -615,16 +640,17 @@ def densenet(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64,
     bn_size = _positive_int("bn_size", bn_size)
     if isinstance(compression, bool) or not isinstance(compression, (int, float)) \
             or not 0 < compression <= 1:
-        raise ValueError(f"compression: expected a number in (0, 1], got {compression!r}")
+        raise ValueError(f"compression: expected a number in (0, 1], "
+                         f"got {compression!r}")
     num_classes = _positive_int("num_classes", num_classes)
     in_channels = _positive_int("in_channels", in_channels)
     features = nn.Sequential()
     if small_input:
-        features.add_module("conv0", nn.Conv2d(in_channels, num_init_features, 3, padding=1,
-                                               bias=False))
+        features.add_module("conv0", nn.Conv2d(in_channels, num_init_features, 3,
+                                               padding=1, bias=False))
     else:
-        features.add_module("conv0", nn.Conv2d(in_channels, num_init_features, 7, stride=2,
-                                               padding=3, bias=False))
+        features.add_module("conv0", nn.Conv2d(in_channels, num_init_features, 7,
+                                               stride=2, padding=3, bias=False))
         features.add_module("norm0", nn.BatchNorm2d(num_init_features))
         features.add_module("relu0", nn.ReLU())
         features.add_module("pool0", nn.MaxPool2d(3, stride=2, padding=1))
@@ -649,12 +675,12 @@ def densenet121(num_classes=1000, **kwargs):
     return densenet(32, (6, 12, 24, 16), 64, num_classes=num_classes, **kwargs)
 
 
-# =============================================================================================
+# ======================================================================================
 # MobileNet v1 (2017)
-# =============================================================================================
+# ======================================================================================
 class DepthwiseSeparable(nn.Module):
-    """A 3x3 depthwise conv (one filter per channel, ``groups = c_in``) - BN - ReLU, then a 1x1
-    pointwise conv mixing the channels - BN - ReLU."""
+    """A 3x3 depthwise conv (one filter per channel, ``groups = c_in``) - BN - ReLU,
+    then a 1x1 pointwise conv mixing the channels - BN - ReLU."""
 
     def __init__(self, c_in, c_out, stride=1):
         super().__init__()
@@ -672,25 +698,28 @@ class DepthwiseSeparable(nn.Module):
 
 
 MOBILENET_V1_LAYERS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-                       (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+                       (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2),
+                       (1024, 1))
 
 
 def mobilenet_v1(num_classes=1000, in_channels=3, width_mult=1.0, dropout=1e-3):
-    """MobileNet v1 (Table 1 of the paper): a 3x3/2 conv (32), thirteen depthwise separable
-    blocks, global average pooling and a dense classifier; 4,231,976 parameters at width 1.0
-    (the paper's "4.2 M"; Keras lists 4,253,864 because it also counts BN's running statistics).
+    """MobileNet v1 (Table 1 of the paper): a 3x3/2 conv (32), thirteen depthwise
+    separable blocks, global average pooling and a dense classifier; 4,231,976
+    parameters at width 1.0 (the paper's "4.2 M"; Keras lists 4,253,864 because it also
+    counts BN's running statistics).
 
-    ``width_mult`` is the paper's width multiplier alpha; the input resolution (its rho) is
-    whatever you feed in (224, 192, 160, 128; global pooling takes any size from 32 up).
-    ``dropout`` before the classifier as in the Keras definition.
+    ``width_mult`` is the paper's width multiplier alpha; the input resolution (its rho)
+    is whatever you feed in (224, 192, 160, 128; global pooling takes any size from 32
+    up). ``dropout`` before the classifier as in the Keras definition.
     """
     num_classes = _positive_int("num_classes", num_classes)
     in_channels = _positive_int("in_channels", in_channels)
     width_mult = _positive_float("width_mult", width_mult)
     dropout = _probability("dropout", dropout)
     c = _scaled(32, width_mult)
-    layers = [nn.Sequential(nn.Conv2d(in_channels, c, 3, stride=2, padding=1, bias=False),
-                            nn.BatchNorm2d(c), nn.ReLU())]
+    layers = [nn.Sequential(
+        nn.Conv2d(in_channels, c, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c), nn.ReLU())]
     for width, stride in MOBILENET_V1_LAYERS:
         layers.append(DepthwiseSeparable(c, _scaled(width, width_mult), stride))
         c = _scaled(width, width_mult)
@@ -698,13 +727,14 @@ def mobilenet_v1(num_classes=1000, in_channels=3, width_mult=1.0, dropout=1e-3):
                          nn.Dropout(dropout), nn.Linear(c, num_classes))
 
 
-# =============================================================================================
+# ======================================================================================
 # MobileNet v2 (2018)
-# =============================================================================================
+# ======================================================================================
 class InvertedResidual(nn.Module):
-    """MobileNet v2's block: 1x1 expansion (times ``expand_ratio``) - BN - ReLU6, 3x3 depthwise
-    (stride) - BN - ReLU6, 1x1 linear projection - BN; plus the input when the stride is 1 and
-    the channels agree. With ``expand_ratio=1`` the expansion conv is left out.
+    """MobileNet v2's block: 1x1 expansion (times ``expand_ratio``) - BN - ReLU6, 3x3
+    depthwise (stride) - BN - ReLU6, 1x1 linear projection - BN; plus the input when the
+    stride is 1 and the channels agree. With ``expand_ratio=1`` the expansion conv is
+    left out.
     """
 
     def __init__(self, c_in, c_out, stride, expand_ratio):
@@ -712,7 +742,8 @@ class InvertedResidual(nn.Module):
         hidden = int(round(c_in * expand_ratio))
         layers = []
         if expand_ratio != 1:
-            layers += [nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
+            layers += [nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden),
+                       nn.ReLU6()]
         layers += [nn.Conv2d(hidden, hidden, 3, stride=stride, padding=1, groups=hidden,
                              bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(),
                    nn.Conv2d(hidden, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
@@ -723,18 +754,18 @@ class InvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_residual else self.conv(x)
 
 
-MOBILENET_V2_STAGES = (      # expansion t, channels c, blocks n, first stride s (Table 2)
-    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
-    (6, 320, 1, 1))
+MOBILENET_V2_STAGES = (   # expansion t, channels c, blocks n, first stride s (Table 2)
+    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+    (6, 160, 3, 2), (6, 320, 1, 1))
 
 
 def mobilenet_v2(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.2):
-    """MobileNet v2 (Table 2 of the paper): 3x3/2 conv (32), seventeen inverted residual blocks,
-    a 1x1 conv to 1280, global average pooling, dropout, dense classifier; 3,504,872 parameters
-    (as torchvision; the paper rounds to 3.4 M).
+    """MobileNet v2 (Table 2 of the paper): 3x3/2 conv (32), seventeen inverted residual
+    blocks, a 1x1 conv to 1280, global average pooling, dropout, dense classifier;
+    3,504,872 parameters (as torchvision; the paper rounds to 3.4 M).
 
-    ``width_mult`` scales the widths, rounded to multiples of 8 (the last conv keeps 1280 for
-    multipliers below 1, as in the paper).
+    ``width_mult`` scales the widths, rounded to multiples of 8 (the last conv keeps
+    1280 for multipliers below 1, as in the paper).
     """
     num_classes = _positive_int("num_classes", num_classes)
     in_channels = _positive_int("in_channels", in_channels)
@@ -742,8 +773,9 @@ def mobilenet_v2(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.2):
     dropout = _probability("dropout", dropout)
     c = _make_divisible(32 * width_mult)
     last = _make_divisible(1280 * max(1.0, width_mult))
-    layers = [nn.Sequential(nn.Conv2d(in_channels, c, 3, stride=2, padding=1, bias=False),
-                            nn.BatchNorm2d(c), nn.ReLU6())]
+    layers = [nn.Sequential(
+        nn.Conv2d(in_channels, c, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c), nn.ReLU6())]
     for t, channels, n, s in MOBILENET_V2_STAGES:
         c_out = _make_divisible(channels * width_mult)
         for i in range(n):
@@ -755,12 +787,13 @@ def mobilenet_v2(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.2):
                          nn.Dropout(dropout), nn.Linear(last, num_classes))
 
 
-# =============================================================================================
+# ======================================================================================
 # EfficientNet (2019)
-# =============================================================================================
+# ======================================================================================
 class SqueezeExcitation(nn.Module):
-    """Squeeze-and-excitation: global average (squeeze), 1x1 conv to ``squeeze`` channels -
-    SiLU - 1x1 conv back - sigmoid (excitation), and the input scaled channel by channel."""
+    """Squeeze-and-excitation: global average (squeeze), 1x1 conv to ``squeeze``
+    channels - SiLU - 1x1 conv back - sigmoid (excitation), and the input scaled channel
+    by channel."""
 
     def __init__(self, channels, squeeze):
         super().__init__()
@@ -775,17 +808,19 @@ class SqueezeExcitation(nn.Module):
 
 
 class MBConv(nn.Module):
-    """EfficientNet's mobile inverted bottleneck: 1x1 expansion (``expand_ratio``) - BN - SiLU,
-    k x k depthwise (stride) - BN - SiLU, squeeze-and-excitation (``se_ratio`` of the block's
-    INPUT channels), 1x1 projection - BN; plus the input when stride 1 and channels agree.
-    MBConv1 (``expand_ratio=1``) has no expansion conv."""
+    """EfficientNet's mobile inverted bottleneck: 1x1 expansion (``expand_ratio``) -
+    BN - SiLU, k x k depthwise (stride) - BN - SiLU, squeeze-and-excitation
+    (``se_ratio`` of the block's INPUT channels), 1x1 projection - BN; plus the input
+    when stride 1 and channels agree. MBConv1 (``expand_ratio=1``) has no expansion
+    conv."""
 
     def __init__(self, c_in, c_out, kernel_size, stride, expand_ratio, se_ratio=0.25):
         super().__init__()
         hidden = c_in * expand_ratio
         layers = []
         if expand_ratio != 1:
-            layers += [nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.SiLU()]
+            layers += [nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden),
+                       nn.SiLU()]
         layers += [nn.Conv2d(hidden, hidden, kernel_size, stride=stride,
                              padding=kernel_size // 2, groups=hidden, bias=False),
                    nn.BatchNorm2d(hidden), nn.SiLU(),
@@ -798,23 +833,25 @@ class MBConv(nn.Module):
         return x + self.block(x) if self.use_residual else self.block(x)
 
 
-EFFICIENTNET_B0_STAGES = (   # expansion, kernel, first stride, channels, layers (Table 1)
-    (1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
-    (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
+# expansion, kernel, first stride, channels, layers (Table 1 of the paper)
+EFFICIENTNET_B0_STAGES = (
+    (1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
 
 
 def efficientnet_b0(num_classes=1000, in_channels=3, width_mult=1.0, depth_mult=1.0,
                     dropout=0.2):
     """EfficientNet-B0 (Table 1 of the paper): 5,288,548 parameters.
 
-    ``model.features`` holds the paper's nine stages: [0] the 3x3/2 stem conv (32), [1]-[7]
-    the MBConv stages (MBConv1 k3, then MBConv6 with k 3, 5, 3, 5, 5, 3 and first strides
-    2, 2, 2, 1, 2, 1), [8] the 1x1 head conv (1280); then global average pooling, dropout and
-    the classifier. :func:`stage_table` reads the paper's table back from a model.
+    ``model.features`` holds the paper's nine stages: [0] the 3x3/2 stem conv (32),
+    [1]-[7] the MBConv stages (MBConv1 k3, then MBConv6 with k 3, 5, 3, 5, 5, 3 and
+    first strides 2, 2, 2, 1, 2, 1), [8] the 1x1 head conv (1280); then global average
+    pooling, dropout and the classifier. :func:`stage_table` reads the paper's table
+    back from a model.
 
-    ``width_mult`` and ``depth_mult`` are the compound-scaling factors (B1: 1.0, 1.1 at 240 x 240;
-    B2: 1.1, 1.2 at 260): widths are rounded to multiples of 8, layer counts rounded up.
-    (Stochastic depth, used in training the published models, is left out.)
+    ``width_mult`` and ``depth_mult`` are the compound-scaling factors (B1: 1.0, 1.1 at
+    240 x 240; B2: 1.1, 1.2 at 260): widths are rounded to multiples of 8, layer counts
+    rounded up. (Stochastic depth, used in training the published models, is left out.)
     """
     num_classes = _positive_int("num_classes", num_classes)
     in_channels = _positive_int("in_channels", in_channels)
@@ -826,8 +863,9 @@ def efficientnet_b0(num_classes=1000, in_channels=3, width_mult=1.0, depth_mult=
         return _make_divisible(c * width_mult)
 
     c = w(32)
-    stages = [nn.Sequential(nn.Conv2d(in_channels, c, 3, stride=2, padding=1, bias=False),
-                            nn.BatchNorm2d(c), nn.SiLU())]
+    stages = [nn.Sequential(
+        nn.Conv2d(in_channels, c, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c), nn.SiLU())]
     for expand, k, stride, channels, n in EFFICIENTNET_B0_STAGES:
         blocks = []
         for i in range(int(math.ceil(n * depth_mult))):
@@ -850,19 +888,19 @@ StageRow = namedtuple("StageRow", "stage operator resolution channels layers")
 
 
 def stage_table(model, input_size=224):
-    """The stage table of an EfficientNet built by :func:`efficientnet_b0`, read from the model.
+    """The stage table of an EfficientNet (:func:`efficientnet_b0`), read from a model.
 
     One row per entry of ``model.features``: ``StageRow(stage, operator, resolution,
-    channels, layers)`` with the stage number (1-9), its operator ("Conv3x3", "MBConv6, k5x5",
-    "Conv1x1"), the side of the stage's INPUT (the paper's "resolution"), its output channels
-    and its number of layers (blocks). Measured with a forward pass of a
+    channels, layers)`` with the stage number (1-9), its operator ("Conv3x3", "MBConv6,
+    k5x5", "Conv1x1"), the side of the stage's INPUT (the paper's "resolution"), its
+    output channels and its number of layers (blocks). Measured with a forward pass of a
     ``(1, C, input_size, input_size)`` input.
     """
     input_size = _positive_int("input_size", input_size)
     features = getattr(model, "features", None)
     if not isinstance(features, nn.Sequential):
-        raise ValueError("model: expected a model with a .features Sequential of stages "
-                         "(from efficientnet_b0)")
+        raise ValueError("model: expected a model with a .features Sequential of "
+                         "stages (from efficientnet_b0)")
     seen = {}
     hooks = [stage.register_forward_hook(
         lambda m, inp, out, i=i: seen.__setitem__(i, (inp[0].shape[-1], out.shape[1])))
@@ -896,9 +934,9 @@ def stage_table(model, input_size=224):
     return rows
 
 
-# =============================================================================================
+# ======================================================================================
 # Counting: parameters, multiply-adds, per-layer summaries
-# =============================================================================================
+# ======================================================================================
 def param_count(model, trainable_only=False):
     """The number of parameters of ``model`` (each shared tensor counted once).
 
@@ -906,8 +944,10 @@ def param_count(model, trainable_only=False):
     variance are buffers and are not (Keras lists them as "non-trainable parameters").
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+        raise ValueError(f"model: expected a torch.nn.Module, "
+                         f"got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters()
+               if p.requires_grad or not trainable_only)
 
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -915,13 +955,13 @@ _CONV_T = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
 def _layer_macs(module, inputs, output):
-    """Multiply-adds of one call of a Conv, ConvTranspose or Linear layer (0 for others)."""
+    """Multiply-adds of one call of a Conv, ConvTranspose or Linear layer (else 0)."""
     if isinstance(module, _CONV):
         # each output element: C_in / groups input channels times the kernel's taps
         per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
         return output.numel() * per_output
     if isinstance(module, _CONV_T):
-        # each input element is scattered onto C_out / groups channels times the kernel's taps
+        # each input element is scattered onto C_out / groups channels x the kernel taps
         per_input = module.out_channels // module.groups * math.prod(module.kernel_size)
         return inputs[0].numel() * per_input
     if isinstance(module, nn.Linear):
@@ -934,18 +974,19 @@ def _input(model, input_shape):
         input_shape = tuple(input_shape)
     shape = _int_tuple("input_shape", input_shape)
     if len(shape) not in (3, 4, 5):
-        raise ValueError(f"input_shape: expected (C, H, W), (N, C, H, W) or (N, C, D, H, W), "
-                         f"got {input_shape!r}")
+        raise ValueError(f"input_shape: expected (C, H, W), (N, C, H, W) or "
+                         f"(N, C, D, H, W), got {input_shape!r}")
     if len(shape) == 3:
         shape = (1,) + shape
     first = next(iter(model.parameters()), None)
     device = first.device if first is not None else torch.device("cpu")
-    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    floating = first is not None and first.is_floating_point()
+    dtype = first.dtype if floating else torch.float32
     return torch.zeros(shape, device=device, dtype=dtype)
 
 
 def _eval_forward(model, x):
-    """One forward pass in evaluation mode; the model's modes are restored afterwards."""
+    """One forward pass in evaluation mode; the modes are restored afterwards."""
     modes = {m: m.training for m in model.modules()}
     model.eval()
     try:
@@ -959,7 +1000,8 @@ def _traced_forward(model, input_shape):
     """Run ``model`` once (eval mode, no grad) with hooks on every module; return
     ``{module: [macs of its own calls, last output]}``."""
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise ValueError(f"model: expected a torch.nn.Module, "
+                         f"got {type(model).__name__}")
     x = _input(model, input_shape)
     record = {}
 
@@ -973,9 +1015,9 @@ def _traced_forward(model, input_shape):
         with torch.no_grad():
             _eval_forward(model, x)
     except RuntimeError as err:
-        raise ValueError(f"input_shape: the forward pass of a {tuple(x.shape)} input failed "
-                         f"(too small for this model, or the wrong number of channels?): "
-                         f"{err}") from err
+        raise ValueError(f"input_shape: the forward pass of a {tuple(x.shape)} input "
+                         f"failed (too small for this model, or the wrong number of "
+                         f"channels?): {err}") from err
     finally:
         for h in handles:
             h.remove()
@@ -983,26 +1025,27 @@ def _traced_forward(model, input_shape):
 
 
 def macs(model, input_shape):
-    """Multiply-adds (MACs) of one forward pass of ``model`` on an input of ``input_shape``.
+    """Multiply-adds (MACs) of one forward pass of ``model`` on ``input_shape``.
 
-    Counted by forward hooks during a real forward pass (evaluation mode, no gradients), so a
-    layer that is skipped is not counted and a layer called twice is counted twice. Counted:
-    ``Conv1d/2d/3d`` (output elements x ``in_channels / groups`` x kernel taps: grouped and
-    depthwise convs cost 1/groups of a full conv), ``ConvTranspose`` (input elements x
-    ``out_channels / groups`` x taps) and ``Linear`` (output elements x ``in_features``).
-    Not counted, as the papers do not count them: bias additions, batch normalisation,
-    activations, pooling, LRN, the elementwise products of squeeze-and-excitation, residual
-    additions and concatenations. ``torch.utils.flop_counter.FlopCounterMode`` counts the same
-    layers as 2 FLOPs per MAC.
+    Counted by forward hooks during a real forward pass (evaluation mode, no gradients),
+    so a layer that is skipped is not counted and a layer called twice is counted twice.
+    Counted: ``Conv1d/2d/3d`` (output elements x ``in_channels / groups`` x kernel taps:
+    grouped and depthwise convs cost 1/groups of a full conv), ``ConvTranspose`` (input
+    elements x ``out_channels / groups`` x taps) and ``Linear`` (output elements x
+    ``in_features``). Not counted, as the papers do not count them: bias additions,
+    batch normalisation, activations, pooling, LRN, the elementwise products of
+    squeeze-and-excitation, residual additions and concatenations.
+    ``torch.utils.flop_counter.FlopCounterMode`` counts the same layers as 2 FLOPs per
+    MAC.
 
     Parameters
     ----------
     model : torch.nn.Module
-        Its device and dtype are used; a model built on the "meta" device is counted without
-        any arithmetic.
+        Its device and dtype are used; a model built on the "meta" device is counted
+        without any arithmetic.
     input_shape : (C, H, W), (N, C, H, W) or (N, C, D, H, W)
-        A 3-tuple means one image (a batch of 1 is added); with N images the count is N times
-        larger.
+        A 3-tuple means one image (a batch of 1 is added); with N images the count is N
+        times larger.
     """
     return sum(entry[0] for entry in _traced_forward(model, input_shape).values())
 
@@ -1021,12 +1064,12 @@ def _shape(output):
 def summary(model, input_shape, depth=None):
     """One row per layer: ``LayerRow(name, type, output_shape, params, macs)``.
 
-    With ``depth=None`` the rows are the leaf modules (convs, norms, activations, ...) in the
-    order they were created; with ``depth=k`` they are the modules whose dotted name has ``k``
-    parts (``depth=1``: the model's children, e.g. ResNet's stages), plus shallower leaves,
-    each row adding up the parameters and MACs of everything inside it. Modules the forward
-    pass never called are left out. ``sum(row.params)`` is the model's parameter count and
-    ``sum(row.macs)`` its :func:`macs`.
+    With ``depth=None`` the rows are the leaf modules (convs, norms, activations, ...)
+    in the order they were created; with ``depth=k`` they are the modules whose dotted
+    name has ``k`` parts (``depth=1``: the model's children, e.g. ResNet's stages), plus
+    shallower leaves, each row adding up the parameters and MACs of everything inside
+    it. Modules the forward pass never called are left out. ``sum(row.params)`` is the
+    model's parameter count and ``sum(row.macs)`` its :func:`macs`.
     """
     if depth is not None:
         depth = _positive_int("depth", depth)
@@ -1045,7 +1088,8 @@ def summary(model, input_shape, depth=None):
         subtree = list(module.modules())
         params = sum(p.numel() for p in module.parameters())
         mac = sum(record[m][0] for m in subtree if m in record)
-        rows.append(LayerRow(name, type(module).__name__, _shape(record[module][1]), params, mac))
+        rows.append(LayerRow(name, type(module).__name__, _shape(record[module][1]),
+                             params, mac))
     return rows
 
 
@@ -1057,14 +1101,16 @@ def _si(value):
 
 
 def summary_table(rows, total=True):
-    """The rows of :func:`summary` as a Markdown table (counts with thousands separators,
-    output shapes without the batch dimension)."""
+    """The rows of :func:`summary` as a Markdown table (counts with thousands
+    separators, output shapes without the batch dimension)."""
     lines = ["| layer | type | output shape | parameters | MACs |",
              "|---|---|---|---:|---:|"]
     for r in rows:
-        shape = r.output_shape[1:] if r.output_shape and isinstance(r.output_shape[0], int) \
-            else r.output_shape
-        shape = " × ".join(map(str, shape)) if shape and isinstance(shape[0], int) else str(shape)
+        shape = r.output_shape
+        if shape and isinstance(shape[0], int):          # one tensor: drop the batch
+            shape = " × ".join(map(str, shape[1:]))
+        else:
+            shape = str(shape)
         lines.append(f"| `{r.name}` | {r.type} | {shape} | {r.params:,} | {r.macs:,} |")
     if total:
         lines.append(f"| **total** | | | {sum(r.params for r in rows):,} | "
@@ -1072,9 +1118,9 @@ def summary_table(rows, total=True):
     return "\n".join(lines) + "\n"
 
 
-# =============================================================================================
+# ======================================================================================
 # The appendix page: every model counted next to its published figures
-# =============================================================================================
+# ======================================================================================
 # name: (builder, kwargs, input side, configuration, published parameters, their source,
 #        published MACs, their source). Sources are keys of references.bib.
 MODELS = {
@@ -1082,7 +1128,8 @@ MODELS = {
                              "61,706 (by hand)", None, None, None),
     "AlexNet": (alexnet, {}, 224, "the paper's two groups, LRN",
                 "60 M", "krizhevsky2012imagenet", "724 M", "sze2017efficient"),
-    "AlexNet, one tower": (alexnet, dict(groups=1, widths=ALEXNET_ONE_TOWER_WIDTHS, lrn=False),
+    "AlexNet, one tower": (alexnet, dict(groups=1, widths=ALEXNET_ONE_TOWER_WIDTHS,
+                                         lrn=False),
                            224, "widths 64, 192, 384, 256, 256 (torchvision)",
                            "61,100,840", "torchvision2024models", "0.71 G",
                            "torchvision2024models"),
@@ -1090,7 +1137,8 @@ MODELS = {
                "15.5 G", "sze2017efficient"),
     "NiN": (nin, {}, 224, "d2l's ImageNet layout", None, None, None, None),
     "GoogLeNet": (googlenet, {}, 224, "Table 1, no auxiliary heads, LRN",
-                  "6.8 M (table)", "szegedy2015going", "1.5 G (text)", "szegedy2015going"),
+                  "6.8 M (table)", "szegedy2015going", "1.5 G (text)",
+                  "szegedy2015going"),
     "ResNet-18": (resnet18, {}, 224, "projection shortcuts (B)", "11,689,512",
                   "torchvision2024models", "1.8 G", "he2016deep"),
     "ResNet-34": (resnet34, {}, 224, "projection shortcuts (B)", "21,797,672",
@@ -1102,10 +1150,10 @@ MODELS = {
                        "torchvision2024models"),
     "DenseNet-121": (densenet121, {}, 224, "DenseNet-BC, k = 32", "7,978,856",
                      "torchvision2024models", "2.83 G", "torchvision2024models"),
-    "MobileNet v1": (mobilenet_v1, {}, 224, "width 1.0", "4.2 M", "howard2017mobilenets",
-                     "569 M", "howard2017mobilenets"),
-    "MobileNet v2": (mobilenet_v2, {}, 224, "width 1.0", "3,504,872", "torchvision2024models",
-                     "300 M", "sandler2018mobilenetv2"),
+    "MobileNet v1": (mobilenet_v1, {}, 224, "width 1.0", "4.2 M",
+                     "howard2017mobilenets", "569 M", "howard2017mobilenets"),
+    "MobileNet v2": (mobilenet_v2, {}, 224, "width 1.0", "3,504,872",
+                     "torchvision2024models", "300 M", "sandler2018mobilenetv2"),
     "EfficientNet-B0": (efficientnet_b0, {}, 224, "Table 1", "5,288,548",
                         "torchvision2024models", "0.39 G", "tan2019efficientnet"),
 }
@@ -1113,66 +1161,71 @@ MODELS = {
 _PAGE_HEAD = """\
 # The model zoo in numbers
 
-<!-- Generated by `python -m cnnbook.models --table > appendix/models.md`: do not edit by hand.
-     tests/test_models.py fails if this page and the command's output differ. -->
+<!-- Generated by `python -m cnnbook.models --table > appendix/models.md`:
+     do not edit by hand. tests/test_models.py fails if this page and the
+     command's output differ. -->
 
 Part III builds the networks that changed the field from one definition each, in
-`cnnbook/models.py` (PyTorch, `torch.nn` only). This page counts every one of them at its
-ImageNet size and puts the count next to the figure its paper or reference implementation
-publishes. Every number in the two "ours" columns comes from the code: `param_count(model)`
-adds up the parameters (参数), `macs(model, input_shape)` the multiply-adds (乘加运算, MACs) of
-one forward pass of one image, counted by hooks on the convolutional and dense layers while the
-network runs (on PyTorch's "meta" device, which has shapes but no numbers, so even VGG-16 is
-counted in milliseconds).
+`cnnbook/models.py` (PyTorch, `torch.nn` only). This page counts every one of them at
+its ImageNet size and puts the count next to the figure its paper or reference
+implementation publishes. Every number in the two "ours" columns comes from the code:
+`param_count(model)` adds up the parameters (参数), `macs(model, input_shape)` the
+multiply-adds (乘加运算, MACs) of one forward pass of one image, counted by hooks on
+the convolutional and dense layers while the network runs (on PyTorch's "meta" device,
+which has shapes but no numbers, so even VGG-16 is counted in milliseconds).
 
 MACs count only convolutions and dense layers, as the papers do: batch normalisation,
-activations, pooling, residual additions and squeeze-and-excitation's scaling are left out.
-One MAC is one multiplication and one addition, so a FLOP count (浮点运算次数) is about twice
-the MAC count; several papers (ResNet's "FLOPs", EfficientNet's "FLOPS") write FLOPs for what
-are MACs.
+activations, pooling, residual additions and squeeze-and-excitation's scaling are left
+out. One MAC is one multiplication and one addition, so a FLOP count (浮点运算次数) is
+about twice the MAC count; several papers (ResNet's "FLOPs", EfficientNet's "FLOPS")
+write FLOPs for what are MACs.
 
-| model | configuration | input | parameters (ours) | published | MACs (ours) | published |
-|---|---|---|---:|---:|---:|---:|
 """
+_PAGE_COLUMNS = ("model", "configuration", "input", "parameters (ours)", "published",
+                 "MACs (ours)", "published")
 
 _PAGE_TAIL = """
 Notes on the rows:
 
 - **LeNet-5** is d2l's simplification {cite}`zhang2023dive` of the 1998 network
-  {cite}`lecun1998gradient`: two 5 × 5 convolutions, average pooling, sigmoid units and dense
-  layers of 120 and 84, on 28 × 28 digits padded by 2 (the 1998 input was 32 × 32). By hand:
-  156 + 2,416 + 48,120 + 10,164 + 850 = 61,706 parameters.
-- **AlexNet** as published {cite}`krizhevsky2012imagenet` ("60 million parameters") splits conv2,
-  conv4 and conv5 into two groups, one per GPU: 60,965,224 parameters. Its widths in one tower would have 62,378,344;
-  the one-tower network torchvision ships (61,100,840) has the narrower widths of
-  Krizhevsky's later single-GPU version {cite}`krizhevsky2014one`. The paper writes 224 × 224 inputs; its arithmetic needs
+  {cite}`lecun1998gradient`: two 5 × 5 convolutions, average pooling, sigmoid units
+  and dense layers of 120 and 84, on 28 × 28 digits padded by 2 (the 1998 input was
+  32 × 32). By hand: 156 + 2,416 + 48,120 + 10,164 + 850 = 61,706 parameters.
+- **AlexNet** as published {cite}`krizhevsky2012imagenet` ("60 million parameters")
+  splits conv2, conv4 and conv5 into two groups, one per GPU: 60,965,224 parameters.
+  Its widths in one tower would have 62,378,344; the one-tower network torchvision
+  ships (61,100,840) has the narrower widths of Krizhevsky's later single-GPU version
+  {cite}`krizhevsky2014one`. The paper writes 224 × 224 inputs; its arithmetic needs
   227, or 224 with 2 pixels of padding (used here).
-- **NiN** has no published ImageNet figure to compare with: the paper {cite}`lin2014network`
-  reports CIFAR, SVHN and MNIST networks; this is d2l's ImageNet layout.
-- **GoogLeNet** follows the paper's Table 1 {cite}`szegedy2015going` with real 5 × 5 convolutions
-  and without the auxiliary classifiers used only in training. The table's parameter column
-  sums to about 6.8 M, but some of its rows are low (inception (3a): 159 K listed, 163,328
-  weights by hand); the common variant with batch normalisation and a 3 × 3 convolution in the
-  "5 × 5" branch (torchvision) has 6,624,904. The text gives a budget of 1.5 G multiply-adds;
-  the table's operations column adds up to 1.59 G.
+- **NiN** has no published ImageNet figure to compare with: the paper
+  {cite}`lin2014network` reports CIFAR, SVHN and MNIST networks; this is d2l's
+  ImageNet layout.
+- **GoogLeNet** follows the paper's Table 1 {cite}`szegedy2015going` with real 5 × 5
+  convolutions and without the auxiliary classifiers used only in training. The
+  table's parameter column sums to about 6.8 M, but some of its rows are low
+  (inception (3a): 159 K listed, 163,328 weights by hand); the common variant with
+  batch normalisation and a 3 × 3 convolution in the "5 × 5" branch (torchvision) has
+  6,624,904. The text gives a budget of 1.5 G multiply-adds; the table's operations
+  column adds up to 1.59 G.
 - **ResNet** counts use projection shortcuts where the shape changes (option B of
   {cite}`he2016deep`). The paper puts a bottleneck stage's stride in its first 1 × 1
-  convolution; torchvision moved it to the 3 × 3 ("v1.5"), which costs more MACs for the same
-  parameters. The published parameter counts are those of the reference implementation
-  {cite}`torchvision2024models`, which the papers round (11.7 M, 21.8 M, 25.6 M).
+  convolution; torchvision moved it to the 3 × 3 ("v1.5"), which costs more MACs for
+  the same parameters. The published parameter counts are those of the reference
+  implementation {cite}`torchvision2024models`, which the papers round (11.7 M,
+  21.8 M, 25.6 M).
 - **DenseNet-121** is DenseNet-BC with growth rate 32 {cite}`huang2017densely`.
-- **MobileNet v1** {cite}`howard2017mobilenets`: Keras lists 4,253,864 parameters because it
-  also counts batch normalisation's running means and variances (21,888 numbers that are not
-  trained).
-- **MobileNet v2** {cite}`sandler2018mobilenetv2` rounds its count to 3.4 M; torchvision's
-  definition, which this one follows, has 3,504,872.
-- **EfficientNet-B0** {cite}`tan2019efficientnet` needs its strides, MBConv1/MBConv6 blocks,
-  3 × 3 and 5 × 5 kernels and squeeze-and-excitation with ratio 0.25 of each block's input
-  channels to reach 5,288,548.
+- **MobileNet v1** {cite}`howard2017mobilenets`: Keras lists 4,253,864 parameters
+  because it also counts batch normalisation's running means and variances (21,888
+  numbers that are not trained).
+- **MobileNet v2** {cite}`sandler2018mobilenetv2` rounds its count to 3.4 M;
+  torchvision's definition, which this one follows, has 3,504,872.
+- **EfficientNet-B0** {cite}`tan2019efficientnet` needs its strides, MBConv1/MBConv6
+  blocks, 3 × 3 and 5 × 5 kernels and squeeze-and-excitation with ratio 0.25 of each
+  block's input channels to reach 5,288,548.
 
-Published MAC figures come from the papers where they give one, from the survey of Sze et al.
-{cite}`sze2017efficient` for AlexNet and VGG-16, and from torchvision's model
-documentation {cite}`torchvision2024models` for its variants.
+Published MAC figures come from the papers where they give one, from the survey of
+Sze et al. {cite}`sze2017efficient` for AlexNet and VGG-16, and from torchvision's
+model documentation {cite}`torchvision2024models` for its variants.
 """
 
 
@@ -1185,23 +1238,27 @@ def _cite(text, key):
 def appendix_page():
     """The Markdown of ``appendix/models.md``: every model of :data:`MODELS` counted."""
     rows = []
-    for name, (builder, kwargs, side, config, p_pub, p_src, m_pub, m_src) in MODELS.items():
+    for name, entry in MODELS.items():
+        builder, kwargs, side, config, p_pub, p_src, m_pub, m_src = entry
         with torch.device("meta"):
             model = builder(**kwargs)
         channels = 1 if builder is lenet5 else 3
         n_params = param_count(model)
         n_macs = macs(model, (channels, side, side))
-        rows.append(f"| {name} | {config} | {channels} × {side} × {side} | {n_params:,} | "
-                    f"{_cite(p_pub, p_src)} | {_si(n_macs)} | {_cite(m_pub, m_src)} |")
-    return _PAGE_HEAD + "\n".join(rows) + "\n" + _PAGE_TAIL
+        rows.append(f"| {name} | {config} | {channels} × {side} × {side} | "
+                    f"{n_params:,} | {_cite(p_pub, p_src)} | {_si(n_macs)} | "
+                    f"{_cite(m_pub, m_src)} |")
+    header = ["| " + " | ".join(_PAGE_COLUMNS) + " |",
+              "|---|---|---|---:|---:|---:|---:|"]
+    return _PAGE_HEAD + "\n".join(header + rows) + "\n" + _PAGE_TAIL
 
 
 PAGE = "appendix/models.md"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m cnnbook.models", description=__doc__
-                                     .split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m cnnbook.models",
+                                     description=__doc__.split("\n")[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--table", action="store_true",
                        help=f"print the appendix page ({PAGE}) to standard output")
