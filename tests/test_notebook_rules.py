@@ -278,3 +278,123 @@ def test_code_shown_with_literalinclude_fits_the_page():
                 first = min([node.lineno] + [d.lineno for d in node.decorator_list])
                 wide = [n for n in range(first, node.end_lineno + 1) if len(lines[n - 1]) > 88]
                 assert not wide, f"{path.name}: {target}:{pyobject} has lines over 88 characters: {wide}"
+
+
+# -- reader aids: glossary links and citations (issue 10) ------------------------------------------
+
+MIN_GLOSSARY_TERMS = 60
+PROPER_NAMES = {"NetVLAD", "MNIST-1D"}  # glossary terms that keep their name in Chinese text
+# Markdown that is not prose: code blocks and directives, math, inline code, roles, link targets.
+_NOT_PROSE = re.compile(r"```[\s\S]*?```|\$\$[\s\S]*?\$\$|(?<!\\)\$[^$\n]+?\$|\{[a-z:]+\}`[^`]*`"
+                        r"|`[^`\n]*`|\]\([^)\n]*\)", re.M)
+
+
+def glossary_terms():
+    text = (ROOT / "glossary.md").read_text(encoding="utf-8")
+    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S)
+    assert block, "glossary.md holds a {glossary} directive"
+    return [line.strip() for line in block.group(1).splitlines()
+            if line.strip() and not line[0].isspace()]
+
+
+def chapter_markdown(path):
+    return "\n\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+
+
+def term_links(text):
+    """The glossary terms that {term}`text` or {term}`text <target>` roles point to (casefolded)."""
+    targets = []
+    for role in re.findall(r"\{term\}`([^`]*)`", text):
+        explicit = re.fullmatch(r"(?s)(.*?)\s*<(.+)>", role)
+        targets.append(" ".join((explicit.group(2) if explicit else role).split()).casefold())
+    return targets
+
+
+def test_glossary_is_large_enough_and_alphabetical():
+    terms = glossary_terms()
+    assert len(terms) >= MIN_GLOSSARY_TERMS, f"{len(terms)} glossary terms, Part I needs {MIN_GLOSSARY_TERMS}"
+    assert len(set(t.casefold() for t in terms)) == len(terms), "a glossary term appears twice"
+    order = [t.casefold() for t in terms]
+    wrong = [(a, b) for a, b in zip(terms, terms[1:]) if a.casefold() > b.casefold()]
+    assert order == sorted(order), f"glossary terms out of alphabetical order: {wrong}"
+    unnamed = [t for t in terms if not re.search(r"[\u4e00-\u9fff]", t) and t not in PROPER_NAMES]
+    assert not unnamed, f"glossary terms without their Chinese name: {unnamed}"
+
+
+def test_every_glossary_term_is_linked_from_a_chapter():
+    terms = {t.casefold(): t for t in glossary_terms()}
+    linked = {target for path in CHAPTERS for target in term_links(chapter_markdown(path))}
+    unlinked = [terms[t] for t in terms if t not in linked]
+    assert not unlinked, ("glossary terms that no chapter links to with {term}`text <Term>` "
+                          f"at their first use: {unlinked}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
+def test_term_links_name_glossary_terms(path):
+    terms = {t.casefold() for t in glossary_terms()}
+    unknown = [t for t in term_links(chapter_markdown(path)) if t not in terms]
+    assert not unknown, f"{{term}} links to terms the glossary lacks: {unknown}"
+
+
+# A paper the text names must be cited in the same chapter: (what the text says, accepted keys).
+PAPERS = [
+    (r"\bLeNet", {"lecun1998gradient", "lecun1989backpropagation"}),
+    (r"\bAlexNet", {"krizhevsky2012imagenet"}),
+    (r"\bVGG", {"simonyan2015very"}),
+    (r"\bNiN\b|Network in Network", {"lin2014network"}),
+    (r"GoogLeNet|\bInception\b", {"szegedy2015going"}),
+    (r"(?i:batch normali[sz]ation)|\bBatchNorm", {"ioffe2015batch"}),
+    (r"\bResNet", {"he2016deep"}),
+    (r"\bDenseNet", {"huang2017densely"}),
+    (r"\bMobileNet", {"howard2017mobilenets", "sandler2018mobilenetv2"}),
+    (r"\bEfficientNet", {"tan2019efficientnet"}),
+    (r"\bFCN\b|(?i:fully convolutional network)", {"long2015fully"}),
+    (r"\bU-Net", {"ronneberger2015unet", "cicek2016unet"}),
+    (r"\bDeepLab", {"chen2018deeplab", "chen2017deeplab", "chen2017rethinking"}),
+    (r"\bESPCN", {"shi2016real"}),
+    (r"\bFasterNet", {"chen2023run"}),
+    (r"\bXception", {"chollet2017xception"}),
+    (r"\bSPP\b|SPPNet|(?i:spatial pyramid pooling)", {"he2015spatial"}),
+    (r"\bNetVLAD", {"arandjelovic2016netvlad"}),
+    (r"\bVLAD\b", {"jegou2010aggregating"}),
+    (r"\bSegNet", {"badrinarayanan2017segnet"}),
+    (r"\bConvNeXt", {"liu2022convnet"}),
+    (r"Vision Transformer|\bViT\b", {"dosovitskiy2021image"}),
+    (r"\bZeiler", {"zeiler2014visualizing"}),
+    (r"\bSpringenberg", {"springenberg2015striving"}),
+    (r"\bZhang\b", {"zhang2019making", "zhang2023dive"}),
+    (r"\bAzulay", {"azulay2019why"}),
+    (r"\bHubel", {"hubel1962receptive"}),
+    (r"\bFukushima|[Nn]eocognitron", {"fukushima1980neocognitron"}),
+    (r"\bHarris\b", {"harris1988combined"}),
+    (r"\bPrewitt", {"prewitt1970object"}),
+    (r"\bMarr\b", {"marr1980theory"}),
+    (r"\bBeaudet", {"beaudet1978rotationally"}),
+    (r"\bLuo et al", {"luo2016understanding"}),
+    (r"\bDumoulin", {"dumoulin2016guide"}),
+    (r"\bGeirhos", {"geirhos2020shortcut"}),
+    (r"\bDeepFace", {"taigman2014deepface"}),
+    (r"\bCoordConv", {"liu2018intriguing"}),
+    (r"\bAdam\b", {"kingma2015adam"}),
+    (r"(?i:\bdropout\b)", {"srivastava2014dropout"}),
+]
+
+
+def cited_keys(text):
+    return {key.strip() for keys in re.findall(r"\{cite[a-z:]*\}`([^`]*)`", text) for key in keys.split(",")}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
+def test_papers_named_in_a_chapter_are_cited_in_it(path):
+    text = chapter_markdown(path)
+    prose, cited = _NOT_PROSE.sub(" ", text), cited_keys(text)
+    uncited = [(re.search(pattern, prose).group(0), sorted(keys)) for pattern, keys in PAPERS
+               if re.search(pattern, prose) and not keys & cited]
+    assert not uncited, f"papers named without a {{cite}} in this chapter (name, keys): {uncited}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
+def test_cited_keys_exist_in_the_bibliography(path):
+    bib = set(re.findall(r"^@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text(encoding="utf-8"), re.M))
+    missing = sorted(cited_keys(chapter_markdown(path)) - bib)
+    assert not missing, f"cited keys missing from references.bib: {missing}"
