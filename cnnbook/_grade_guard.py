@@ -18,9 +18,11 @@ the notebook's namespace. Each check cell then runs as ``<guard>.check(k)``, whi
 2. removes the notebook's globals that hide a built-in (``def max(*a): ...``, ``range = ...``),
    unless the solution notebook binds the same name, and flags them;
 3. refuses to run while a thread the submission started is alive (a thread that is not the
-   kernel's own, nor a progress bar's monitor): such a thread could compute a forbidden
-   shortcut or patch functions while the check runs. The check fails, and is flagged. The
-   same test runs again when the check ends;
+   kernel's own, nor a progress bar's monitor), or a child process it started (one that was not
+   running when the guard was installed; Linux, from ``/proc``): such a thread or process could
+   compute a forbidden shortcut or patch functions while the check runs (a process fed through
+   a pipe is out of sight of ``forbid``). The check fails, and is flagged. The same test runs
+   again when the check ends;
 4. runs the solution notebook's import lines again (``np``, ``F``, ``assert_close``, ... are
    the real ones, whatever the submission bound to those names);
 5. runs the check, compiled from an AST rewritten so that answers are seen as plain values:
@@ -57,6 +59,7 @@ def install(namespace, name, secret, imports, checks, defined=()):
     import hashlib
     import linecache
     import operator
+    import os
     import sys
     import threading
     import time
@@ -351,16 +354,51 @@ def install(namespace, name, secret, imports, checks, defined=()):
             found.append("a thread running no Python code (started with _thread)")
         return found
 
+    # Child processes: those of the kernel's threads, from /proc (where there is one). A zombie
+    # (a process that ended and was not waited for) runs nothing and is left alone.
+    _listdir, _open, _OSError = os.listdir, open, OSError
+
+    def child_processes():
+        found = {}
+        try:
+            tasks = _listdir("/proc/self/task")
+        except _OSError:
+            return found
+        for task in tasks:
+            try:
+                with _open(f"/proc/self/task/{task}/children") as children:
+                    pids = children.read().split()
+            except _OSError:
+                continue
+            for pid in pids:
+                try:
+                    with _open(f"/proc/{pid}/stat") as stat:
+                        state = stat.read().rpartition(")")[2].split()[0]
+                    with _open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                        command = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                except (_OSError, IndexError):
+                    continue
+                if state != "Z":
+                    found[pid] = command[:80]
+        return found
+
+    kernel_children = _frozenset(child_processes())
+
+    def foreign_processes():
+        return [f"process {pid} ({command})" for pid, command in child_processes().items()
+                if pid not in kernel_children]
+
     def refuse_threads(when):
-        found = foreign_threads()
+        found = foreign_threads() + foreign_processes()
         for _ in _range(4):  # a thread that is just starting or ending: look again
             if not found:
                 return
             _sleep(0.05)
-            found = foreign_threads()
+            found = foreign_threads() + foreign_processes()
         if found:
-            flag(f"a thread the submission started was running {when} a check: {found[0]}")
-            raise _AssertionError(f"a thread started by the submission is running ({found[0]}): "
+            what = "process" if found[0].startswith("process") else "thread"
+            flag(f"a {what} the submission started was running {when} a check: {found[0]}")
+            raise _AssertionError(f"a {what} started by the submission is running ({found[0]}): "
                                   f"the checks do not run beside it")
 
     # -- plain values ----------------------------------------------------------------------------

@@ -158,6 +158,7 @@ CATEGORIES: dict[str, Category] = {
         names=("sliding_window_view", "as_strided", "unfold", "fold", "im2col", "col2im", "_im2col",
                "_col2im", "view_as_windows", "view_as_blocks", "extract_patches_2d"),
         switch_off=("numpy.lib.stride_tricks.sliding_window_view", "numpy.lib.stride_tricks.as_strided",
+                    "numpy.lib._stride_tricks_impl.DummyArray.__init__",
                     "torch.nn.functional.unfold", "torch.nn.functional.fold",
                     "cnnbook.functional.conv._im2col", "cnnbook.functional.conv._col2im"),
         torch=_matching(r"unfold|im2col|col2im|as_strided")),
@@ -205,7 +206,7 @@ CATEGORIES: dict[str, Category] = {
 # Always refused inside a block: what switches the watch off or escapes it.
 _ESCAPES = Category(
     "ways around the check",
-    modules=("concurrent", "multiprocessing", "subprocess", "ctypes"),
+    modules=("concurrent", "multiprocessing", "subprocess", "ctypes", "_posixsubprocess"),
     names=("setprofile", "settrace", "start_new_thread", "start_new", "_disable_current_modes",
            "_pop_mode", "_pop_mode_temporarily", "_unset_dispatch_mode", "_set_dispatch_mode",
            "_pop_torch_dispatch_stack", "_pop_torch_function_stack", "DisableTorchFunction",
@@ -405,9 +406,11 @@ class _Plan:
     notebook_names: set[str]          # names refused also in the notebook's own code
     codes: set                        # code objects refused (functions given in ``calls``)
     allowed: tuple[str, ...]          # module prefixes allowed, with what they call
-    allowed_codes: set[int]           # ids of the code of allowed functions
+    allowed_codes: set                # the code of allowed functions
     targets: list                     # Python functions whose code is swapped for a raiser
     torch_tests: list                 # (name, args) -> bool, for PyTorch functions and operators
+    c_functions: list                 # built-in functions given in ``calls``
+    strided: bool                     # strided views refused ("patches")
 
     def refuse_torch(self, name, args) -> bool:
         return any(test(name, args) for test in self.torch_tests)
@@ -423,6 +426,7 @@ def _plan(categories, calls, allow) -> _Plan:
     allowed = tuple(a for rule in rules for a in rule.allowed) + tuple(a for a in allow if "." in a)
     allowed_functions = [f for a in allow for f in _python_functions(_resolve(a))]
     notebook_names, codes, switch_off = set(), set(), list(d for rule in rules for d in rule.switch_off)
+    c_functions = []
     for call in calls:
         if isinstance(call, str) and "." not in call:
             notebook_names.add(call)
@@ -434,8 +438,10 @@ def _plan(categories, calls, allow) -> _Plan:
             functions = _python_functions(call)
             codes |= {f.__code__ for f in functions}
             switch_off += functions
-            if not functions:   # a built-in function: by its name
+            if not functions:   # a built-in function: by its name, and its call slot
                 names.add(getattr(call, "__name__", str(call)))
+                if type(call) is types.BuiltinFunctionType:
+                    c_functions.append(call)
     targets = {}
     for item in switch_off:
         obj = _resolve(item) if isinstance(item, str) else item
@@ -450,9 +456,226 @@ def _plan(categories, calls, allow) -> _Plan:
             files.append(str(Path(path).parent) + "/" if path.endswith("__init__.py") else path)
     return _Plan(modules=tuple(modules) or ("\0",), files=tuple(files) or ("\0",),
                  names=names | notebook_names, notebook_names=notebook_names, codes=codes,
-                 allowed=allowed or ("\0",), allowed_codes={id(f.__code__) for f in allowed_functions},
+                 allowed=allowed or ("\0",), allowed_codes={f.__code__ for f in allowed_functions},
                  targets=list(targets.values()),
-                 torch_tests=[rule.torch for rule in rules if rule.torch is not None])
+                 torch_tests=[rule.torch for rule in rules if rule.torch is not None],
+                 c_functions=c_functions, strided="patches" in categories)
+
+
+# -- layers 4 and 5: an audit hook, and C functions switched off -----------------------------------
+
+# Audit events refused while a block runs (in any thread): what starts a child process (which
+# could run a forbidden library out of the profiler's sight), what reaches raw memory (ctypes,
+# which could undo the layers), and what digs up or rebuilds the original of a switched-off
+# function. (``sys.setprofile`` is audited too, but also when a profile function raises: the
+# block notices a changed profiler when it ends.)
+_REFUSED_EVENTS = {
+    "subprocess.Popen": "subprocess.Popen (a child process)",
+    "os.system": "os.system (a child process)",
+    "os.exec": "os.exec* (another program)",
+    "os.posix_spawn": "os.posix_spawn (a child process)",
+    "os.spawn": "os.spawn* (a child process)",
+    "os.fork": "os.fork (a child process)",
+    "os.forkpty": "os.forkpty (a child process)",
+    "gc.get_objects": "gc.get_objects (a search of the interpreter's objects)",
+    "gc.get_referrers": "gc.get_referrers (a search of the interpreter's objects)",
+    "gc.get_referents": "gc.get_referents (a search of the interpreter's objects)",
+    "code.__new__": "a code object made at run time (types.CodeType, code.replace)",
+    "function.__new__": "a function rebuilt from a code object (types.FunctionType)",
+}
+_CTYPES_EVENTS = ("addressof", "call_function", "cdata", "cdata/buffer", "create_string_buffer",
+                  "create_unicode_buffer", "dlopen", "dlsym", "dlsym/handle", "get_errno", "set_errno",
+                  "string_at", "wstring_at", "PyObj_FromPtr")
+_REFUSED_EVENTS.update({f"ctypes.{e}": f"ctypes.{e} (raw memory and C calls through ctypes)"
+                        for e in _CTYPES_EVENTS})
+_WATCHED_EVENTS = frozenset(_REFUSED_EVENTS) | {"object.__setattr__"}
+_ACTIVE: list[Watch] = []   # the watches of the blocks running now: the audit hook's switch
+_PAUSED = [0]               # > 0 while this module itself does what the hook refuses
+
+
+def _audit(event, args):
+    # called for every audited event of the process (``frame.f_code``, ``id``, ...): first the
+    # cheapest test
+    if event not in _WATCHED_EVENTS or not _ACTIVE or _PAUSED[0]:
+        return
+    label = _REFUSED_EVENTS.get(event)
+    if label is None:
+        if len(args) < 2 or args[1] != "__code__" or type(args[0]) is not types.FunctionType:
+            return
+        label = "something that replaced a function's __code__"
+    _HITS.append(label)
+    raise _ACTIVE[-1].hit(label)
+
+
+def _install_audit_hook() -> None:
+    """Add the audit hook, once per process (a hook cannot be removed: outside blocks it only
+    looks at ``_ACTIVE``)."""
+    if not _LAYOUT.get("audit"):
+        sys.addaudithook(_audit)
+        _LAYOUT["audit"] = True
+
+
+# C functions are switched off by their call slot: the ``vectorcall`` pointer of a built-in
+# function object, through which every caller reaches it (``map``, ``functools.reduce``,
+# ``operator.methodcaller``, ``np.frompyfunc``, a saved reference), is pointed at a function that
+# records the call and fails it; ``numpy.ndarray``'s ``tp_new`` slot refuses a ``buffer``. The
+# offsets are read from the interpreter's own type objects and checked against what Python reports
+# about them; where they do not match (another interpreter), this layer is left out.
+_LAYOUT: dict = {}
+_C_LABELS: dict[int, str] = {}        # id of a switched-off C function -> its name
+_C_ROOTS = ("numpy", "scipy", "skimage", "sklearn", "_posixsubprocess")
+_C_FUNCTIONS: dict[tuple, list] = {}
+_STRIDED_VIEW = "numpy.ndarray(..., buffer=...) (an array on another array's memory: a strided view)"
+_NEW_ERRORS: list[BaseException] = []   # errors of ndarray(...) calls passed on by the tp_new slot
+
+
+def _refuse_c_call(callable_address, args, nargsf, kwnames):
+    _HITS.append(_C_LABELS.get(callable_address, "a switched-off C function"))
+    return None   # NULL without an exception: the caller raises SystemError, the block names it
+
+
+def _new_array(subtype, args, kwargs):
+    _PAUSED[0] += 1
+    try:
+        ctypes = _LAYOUT["ctypes"]
+        keywords = ctypes.cast(kwargs, ctypes.py_object).value if kwargs else {}
+        buffer = keywords.get("buffer", args[2] if len(args) > 2 else None)
+        if buffer is not None:
+            _HITS.append(_STRIDED_VIEW)
+            return None
+        try:
+            return _LAYOUT["ndarray_new"](subtype, args, kwargs)
+        except BaseException as error:  # noqa: BLE001 - handed back when the block ends
+            _NEW_ERRORS.append(error)
+            return None
+    finally:
+        _PAUSED[0] -= 1
+
+
+def _layout() -> dict:
+    """The slot offsets of this interpreter (found once; empty where they cannot be checked)."""
+    if "checked" in _LAYOUT:
+        return _LAYOUT
+    _LAYOUT["checked"] = True
+    try:
+        import ctypes
+
+        import numpy
+    except ImportError:
+        return _LAYOUT
+
+    def word(address):
+        return ctypes.c_ssize_t.from_address(address).value
+
+    def type_fields_match(t):
+        return (ctypes.sizeof(ctypes.c_void_p) == 8 and word(id(t) + 32) == t.__basicsize__
+                and word(id(t) + 40) == t.__itemsize__ and word(id(t) + 168) == t.__flags__
+                and word(id(t) + 208) == t.__weakrefoffset__ and word(id(t) + 256) == id(t.__base__)
+                and word(id(t) + 288) == t.__dictoffset__)
+
+    builtin = types.BuiltinFunctionType
+    if sys.implementation.name != "cpython" or not (type_fields_match(builtin) and type_fields_match(numpy.ndarray)
+                                                    and builtin.__flags__ & (1 << 11)):
+        return _LAYOUT
+    offset = word(id(builtin) + 56)   # tp_vectorcall_offset
+    if not 40 <= offset <= builtin.__basicsize__ - 8 or word(id(len) + 24) != id(len.__self__) \
+            or word(id(len) + offset) == 0:
+        return _LAYOUT
+
+    class Plain:
+        pass
+
+    if word(id(Plain) + 312) != word(id(object) + 312):   # tp_new, inherited by a plain class
+        return _LAYOUT
+    vectorcall = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                   ctypes.c_void_p)
+    new = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p)
+    refuser, new_array = vectorcall(_refuse_c_call), new(_new_array)
+    _LAYOUT.update(
+        ctypes=ctypes, vectorcall=offset, refuser=refuser, new_array=new_array,
+        refuser_address=ctypes.cast(refuser, ctypes.c_void_p).value,
+        new_array_address=ctypes.cast(new_array, ctypes.c_void_p).value,
+        ndarray_slot=id(numpy.ndarray) + 312,
+        ndarray_new=new(word(id(numpy.ndarray) + 312)))
+    return _LAYOUT
+
+
+def _c_functions(plan: _Plan, allow) -> list:
+    """The built-in (C) functions of NumPy, SciPy, scikit-image and scikit-learn that the block
+    refuses, and those given in ``calls``. PyTorch's are refused by its modes. An ``allow``ed
+    routine keeps the C functions of its library whose name starts with its own
+    (``numpy.correlate`` keeps ``correlate2``)."""
+    key = (plan.modules, tuple(sorted(plan.names)), plan.allowed, tuple(allow), len(sys.modules))
+    cached = _C_FUNCTIONS.get(key)
+    if cached is not None:
+        return cached + plan.c_functions
+    exempt = [(a.split(".")[0], a.split(".")[-1]) for a in allow if "." in a]   # (library, name)
+    found = {}
+    for module_name, module in list(sys.modules.items()):
+        if module_name.partition(".")[0] not in _C_ROOTS or not isinstance(module, types.ModuleType):
+            continue
+        for value in list(vars(module).values()):
+            if type(value) is not types.BuiltinFunctionType or id(value) in found:
+                continue
+            name, where = value.__name__, _module_of_c(value)
+            root = where.partition(".")[0]
+            if root not in _C_ROOTS or where.startswith(plan.allowed) \
+                    or any(root == r and name.startswith(n) for r, n in exempt):
+                continue
+            if where.startswith(plan.modules) or name in plan.names:
+                found[id(value)] = value
+    _C_FUNCTIONS.clear()
+    _C_FUNCTIONS[key] = list(found.values())
+    return _C_FUNCTIONS[key] + plan.c_functions
+
+
+def _switch_off_c(plan: _Plan, allow) -> list[tuple[int, int | None]]:
+    """Point the call slots of the block's C functions at refusers; the (address, value) pairs
+    to put back."""
+    layout = _layout()
+    if "vectorcall" not in layout:
+        return []
+    ctypes, saved = layout["ctypes"], []
+    slots = [(id(f) + layout["vectorcall"], layout["refuser_address"], f) for f in _c_functions(plan, allow)]
+    if plan.strided:
+        slots.append((layout["ndarray_slot"], layout["new_array_address"], None))
+    for address, value, f in slots:
+        slot = ctypes.c_void_p.from_address(address)
+        saved.append((address, slot.value))
+        if f is not None:
+            _C_LABELS[id(f)] = f"{_module_of_c(f)}.{f.__name__}"
+        slot.value = value
+    return saved
+
+
+def _switch_on_c(saved) -> None:
+    if saved:
+        ctypes = _LAYOUT["ctypes"]
+        for address, value in reversed(saved):
+            ctypes.c_void_p.from_address(address).value = value
+
+
+# What in the notebook's code builds a strided view without as_strided: a ``strides`` keyword,
+# dict key or attribute name given as a string, ``.strides = ...``, an array interface made by
+# hand, NumPy's DummyArray. (Reading ``x.strides`` is fine.)
+_STRIDED_NAMES = ("__array_interface__", "__array_struct__", "DummyArray", "as_strided")
+
+
+def _strided_marker(code) -> str | None:
+    """What in ``code`` (one function of the notebook, looked at once) builds a strided view."""
+    for const in code.co_consts:
+        if type(const) is tuple and "strides" in const and all(type(c) is str for c in const):
+            return "strides="
+        if type(const) is str and (const in _STRIDED_NAMES or const == "strides"):
+            return repr(const)
+    found = next((name for name in code.co_names if name in _STRIDED_NAMES), None)
+    if found is None and "strides" in code.co_names:
+        import dis
+
+        if "__set__" in code.co_names or any(i.opname == "STORE_ATTR" and i.argval == "strides"
+                                             for i in dis.get_instructions(code)):
+            found = ".strides = ..."
+    return found
 
 
 def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: list):
@@ -462,7 +685,7 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
     (``np.correlate`` allowed calls the C routine ``correlate2``), unless it is the notebook's
     code again (a callback).
     """
-    allowed_frames = {}
+    allowed_frames, looked_at = {}, set()
 
     def profiler(frame, event, arg):
         if event == "call":
@@ -475,13 +698,20 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
             if code in plan.codes or code in raisers:
                 call = f"{module}.{code.co_qualname}" if code in plan.codes else code.co_filename[15:-1]
             elif in_notebook:
-                if code.co_name not in plan.notebook_names:
+                marker = None
+                if plan.strided and code not in looked_at:
+                    looked_at.add(code)
+                    marker = _strided_marker(code)
+                if marker is not None:
+                    call = f"{code.co_qualname} (from the notebook), which builds a strided view with {marker}"
+                elif code.co_name not in plan.notebook_names:
                     return
-                call = f"{code.co_qualname} (from the notebook)"
+                else:
+                    call = f"{code.co_qualname} (from the notebook)"
             elif frame.f_globals is _OWN_GLOBALS or (code.co_name.endswith("_dispatcher")
                                                      and module.startswith("numpy")):
                 return   # the helper itself; a NumPy dispatcher (the function it calls is judged)
-            elif module.startswith(plan.allowed) or id(code) in plan.allowed_codes:
+            elif module.startswith(plan.allowed) or code in plan.allowed_codes:
                 allowed_frames[frame] = True
                 return
             elif (module.startswith(plan.modules) or code.co_name in plan.names
@@ -531,8 +761,10 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
         modes = [refuse_operators(plan.refuse_torch, watch), refuse_functions(plan.refuse_torch, watch)]
     gc_was_enabled = gc.isenabled()
     previous_profile, previous_threading = sys.getprofile(), threading.getprofile()
-    hits_before = len(_HITS)
-    entered, saved_code, error = [], {}, None
+    hits_before, new_errors_before = len(_HITS), len(_NEW_ERRORS)
+    entered, saved_code, saved_slots, error = [], {}, [], None
+    _install_audit_hook()
+    _PAUSED[0] += 1   # what follows is refused inside a block: not to an enclosing block's hook
     try:
         gc.disable()   # no clean-up of unrelated objects (and their finalisers) inside the block
         for mode in modes:                       # layer 2
@@ -543,19 +775,28 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
             raisers.add(raiser)
             saved_code[f] = f.__code__
             f.__code__ = raiser
+        saved_slots = _switch_off_c(plan, allow)  # layer 5
         threading.setprofile(profiler)           # layer 3
         sys.setprofile(profiler)
+        _ACTIVE.append(watch)                    # layer 4
+        _PAUSED[0] -= 1
         try:
             yield watch
         except BaseException as exc:  # noqa: BLE001 - re-raised below, or replaced by the verdict
             error = exc
         finally:
+            _PAUSED[0] += 1
+            if watch in _ACTIVE:
+                _ACTIVE.remove(watch)
             current = sys.getprofile()
             sys.setprofile(previous_profile)
             threading.setprofile(previous_threading)
             if current is not profiler and not raised:
                 watch.hit("sys.setprofile (it switched off the check's profiler)")
     finally:
+        if watch in _ACTIVE:   # the set-up failed
+            _ACTIVE.remove(watch)
+        _switch_on_c(saved_slots)
         for f, code in saved_code.items():
             if f.__code__ is not _RAISERS[id(f)][1]:
                 watch.hit(f"something that put back the code of {f.__module__}.{f.__qualname__}")
@@ -563,6 +804,10 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
         _leave_modes(entered, watch)
         if gc_was_enabled:
             gc.enable()
+        _PAUSED[0] -= 1
+    if isinstance(error, SystemError) and len(_NEW_ERRORS) > new_errors_before:
+        error = _NEW_ERRORS[new_errors_before]   # an ndarray(...) error, passed on by its slot
+    del _NEW_ERRORS[new_errors_before:]
     if len(_HITS) < hits_before:
         watch.hit("something that cleared the record of forbidden calls")
     for label in _HITS[hits_before:]:   # calls of switched-off functions, from any thread

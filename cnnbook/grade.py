@@ -416,6 +416,7 @@ _SUSPICIOUS_IMPORTS = {
     "multiprocessing": "other processes", "concurrent": "threads or processes",
     "nbformat": "notebook files", "nbclient": "notebook execution",
     "jupyter_client": "kernels", "shutil": "file operations", "pickle": "code in data",
+    "_posixsubprocess": "other processes", "pty": "other processes",
     "marshal": "code objects", "atexit": "exit hooks", "cnnbook.grade": "the grader",
     "cnnbook._grade_guard": "the grader", "cnnbook.exercises": "the exercise tools",
     "cnnbook.exercise_checks": "the helper through which checks switch shortcuts off",
@@ -446,6 +447,8 @@ _SUSPICIOUS_ATTRIBUTES = {
     "__defaults__": "replaces or reads default arguments", "__kwdefaults__": "replaces or reads "
     "default arguments", "_execution_engine": "runs autograd's engine directly", "run_backward":
     "runs autograd's engine directly",
+    **dict.fromkeys(["__array_interface__", "__array_struct__", "DummyArray"], "an array interface made by "
+                    "hand: a strided view (sliding windows) without as_strided"),
     **dict.fromkeys(["_disable_current_modes", "_unset_dispatch_mode", "_set_dispatch_mode", "_pop_mode",
                      "_pop_mode_temporarily", "_pop_torch_dispatch_stack", "_pop_torch_function_stack",
                      "DisableTorchFunction", "DisableTorchFunctionSubclass", "_DisableTorchDispatch"],
@@ -476,7 +479,9 @@ _PATHS = {
     "torch.fft": "an FFT; worth a look where an exercise asks for loops",
 }
 _OS_CALLS = {"remove", "unlink", "rename", "replace", "system", "kill", "popen", "fork", "killpg",
-             "execv", "execl", "execvp", "spawnv", "truncate", "rmdir", "removedirs", "abort"}
+             "execv", "execl", "execvp", "spawnv", "truncate", "rmdir", "removedirs", "abort",
+             "forkpty", "posix_spawn", "posix_spawnp", "execve", "execle", "execlp", "execlpe",
+             "execvpe", "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnve", "spawnvp", "spawnvpe"}
 _MAGICS_WITH_CODE = {"time", "timeit", "capture", "prun"}
 _HARMLESS_MAGICS = {"matplotlib", "precision", "pprint", "config"}
 
@@ -586,6 +591,9 @@ class _Scanner(ast.NodeVisitor):
             return
         if isinstance(target, ast.Attribute) and target.attr in DUNDERS:
             self.flag(node, f"sets the special method `{_dotted(target)}`")
+        if isinstance(target, ast.Attribute) and target.attr == "strides":
+            self.flag(node, f"sets `{_dotted(target)}` (a strided view: sliding windows without "
+                            f"sliding_window_view)")
         root = _root(target)
         module = self.protected(root)
         if module is not None:
@@ -685,6 +693,15 @@ class _Scanner(ast.NodeVisitor):
                 self.flag(node, "imports a module whose name is computed")
         if name == "vars" and node.args and self.protected(_root(node.args[0])):
             self.flag(node, f"reads vars({_dotted(node.args[0])})")
+        for keyword in node.keywords:
+            if keyword.arg == "strides":
+                self.flag(node, "passes strides= (a strided view: sliding windows without "
+                                "sliding_window_view)")
+            elif keyword.arg in DUNDERS:
+                self.flag(node, f"passes the special method {keyword.arg} as a keyword")
+        last = func.attr if isinstance(func, ast.Attribute) else name
+        if last == "ndarray" and (len(node.args) > 2 or any(k.arg == "buffer" for k in node.keywords)):
+            self.flag(node, "builds an ndarray on another array's memory (buffer=): a strided view")
         if name == "type" and len(node.args) == 3:
             self.flag(node, "creates a class with type(name, bases, namespace)")
         if name == "open" and _write_mode(node):

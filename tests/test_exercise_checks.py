@@ -229,3 +229,224 @@ def test_limit_lines_stops_a_long_search_and_lets_a_short_one_finish():
         with limit_lines(1000, "search should be a formula"):
             search(10**12)
     assert sys.gettrace() is tracer
+
+
+# -- what reviewers acting as students tried: C functions called by C, child processes, strided
+#    views built by hand, digging up the originals -------------------------------------------------
+
+CORRELATE2 = np._core.multiarray.correlate2   # NumPy's C correlation, saved before the blocks
+
+
+def _c_routes():
+    import functools
+    import itertools
+    import operator
+
+    import scipy.fft
+    import scipy.ndimage
+    from scipy.signal import _sigtools
+
+    rows, kernels = list(X[:2]), list(KERNEL)
+    row_objects, kernel_objects = np.empty(2, dtype=object), np.empty(2, dtype=object)
+    for k in range(2):   # arrays as elements: a ufunc made by frompyfunc loops over them
+        row_objects[k], kernel_objects[k] = rows[k], kernels[k]
+    c2c = scipy.fft._pocketfft.pypocketfft.c2c
+    correlate1d = scipy.ndimage._nd_image.correlate1d
+    return {
+        "map": ("conv", lambda: list(map(CORRELATE2, rows, kernels, [0, 0])), "correlate2"),
+        "itertools.starmap": ("conv", lambda: list(itertools.starmap(CORRELATE2, [(X[0], KERNEL[0], 0)])),
+                              "correlate2"),
+        "functools.reduce": ("conv", lambda: functools.reduce(_sigtools._convolve2d, [X, KERNEL]),
+                             "_convolve2d"),
+        "sorted(key=...)": ("conv", lambda: sorted(rows[:1], key=functools.partial(CORRELATE2, v=KERNEL[0],
+                                                                                      mode=0)), "correlate2"),
+        "operator.methodcaller": ("conv", lambda: operator.methodcaller("correlate2", X[0], KERNEL[0], 0)(
+            np._core.multiarray), "correlate2"),
+        "np.frompyfunc": ("conv", lambda: np.frompyfunc(CORRELATE2, 3, 1)(row_objects, kernel_objects, 0), "correlate2"),
+        "np.vectorize": ("conv", lambda: np.vectorize(CORRELATE2, otypes=[object])(row_objects,
+                                                                                     kernel_objects, 0),
+                         "correlate2"),
+        "scipy.fft's C FFT": ("fft", lambda: list(map(c2c, [X.astype(complex)], [(0, 1)], [True], [0])),
+                              "c2c"),
+        "scipy.ndimage's C filter": ("pool", lambda: list(map(correlate1d, [X[0]], [KERNEL[0]], [0], [X[0].copy()],
+                                                              [3], [0.0], [0])), "correlate1d"),
+        "np.einsum's C core": ("einsum", lambda: list(map(np._core.multiarray.c_einsum, ["ij,ij->"], [X], [X])),
+                               "c_einsum"),
+    }
+
+
+@pytest.mark.parametrize("route", list(_c_routes()))
+def test_a_forbidden_c_function_called_by_another_c_function_is_refused(route):
+    category, call, named = _c_routes()[route]
+    with pytest.raises(AssertionError, match="your code called") as error:
+        with forbid(category):
+            call()
+    assert named in str(error.value)
+    call()   # back on after the block
+
+
+def test_a_forbidden_c_function_called_by_a_thread_started_before_the_block_fails_the_block():
+    go, done = threading.Event(), threading.Event()
+
+    def worker():
+        go.wait()
+        try:
+            list(map(CORRELATE2, [X[0]], [KERNEL[0]], [0]))
+        except SystemError:
+            pass
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with pytest.raises(AssertionError, match="correlate2"):
+        with forbid("conv"):
+            go.set()
+            done.wait(10)
+    thread.join()
+
+
+def test_pytorch_operators_are_refused_however_they_are_reached():
+    inputs, weights = [torch.ones(1, 1, 3, 3)], [torch.ones(1, 1, 2, 2)]
+    for route in (lambda: list(map(F.conv2d, inputs, weights)),
+                  lambda: list(map(torch.Tensor.unfold, [torch.ones(1, 6)], [1], [2], [1]))):
+        with pytest.raises(AssertionError, match="conv2d|unfold"):
+            with forbid("conv", "patches"):
+                route()
+
+
+def test_allow_keeps_the_c_core_of_the_allowed_routine():
+    with forbid("conv", "einsum", allow=("numpy.correlate", "numpy.convolve")) as watch:
+        got = np.correlate(X[0], KERNEL[0]), np.convolve(X[0], KERNEL[0])
+    assert watch.calls == [] and got[0].shape == (5,) and got[1].shape == (7,)
+
+
+def _fork():
+    if os.fork() == 0:   # only if the fork was not refused: the child leaves at once
+        os._exit(0)
+
+
+PROCESSES = {
+    "subprocess.run": lambda: subprocess.run([sys.executable, "-c", "pass"], check=True),
+    "a saved subprocess.Popen": lambda: SAVED_POPEN([sys.executable, "-c", "pass"]).wait(),
+    "os.system": lambda: os.system("true"),
+    "os.popen": lambda: os.popen("true").read(),
+    "os.fork": _fork,
+    "os.posix_spawn": lambda: os.waitpid(os.posix_spawn("/bin/true", ["true"], dict(os.environ)), 0),
+    "os.spawnv": lambda: os.spawnv(os.P_WAIT, "/bin/true", ["true"]),
+    "pty.spawn": lambda: __import__("pty").spawn(["true"]),
+    "multiprocessing": lambda: SAVED_START(),
+    "ProcessPoolExecutor": lambda: SAVED_POOL().submit(abs, -1).result(),
+}
+
+
+def _saved_start():
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(target=print)
+    start = process.start
+    return lambda: (start(), process.join())
+
+
+import os  # noqa: E402 - with what the process routes above need
+import subprocess  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor as SAVED_POOL  # noqa: E402
+
+SAVED_POPEN = subprocess.Popen
+SAVED_START = _saved_start()
+
+
+@pytest.mark.parametrize("route", list(PROCESSES))
+def test_starting_a_child_process_is_refused(route):
+    with pytest.raises(AssertionError, match="your code called"):
+        with forbid("conv"):
+            PROCESSES[route]()
+    subprocess.run(["true"], check=True)   # back on after the block
+
+
+def test_the_interpreter_s_back_doors_are_refused():
+    import ctypes
+    import types
+
+    implementation = np.convolve._implementation
+    code, defaults = implementation.__code__, implementation.__globals__
+    routes = {
+        "ctypes": lambda: ctypes.c_void_p.from_address(id(X)).value,
+        "gc.get_objects": lambda: gc.get_objects(),
+        "gc.get_referrers": lambda: gc.get_referrers(implementation),
+        "a function rebuilt from the saved code": lambda: types.FunctionType(code, defaults)(X[0], KERNEL[0]),
+        "the saved code put back": lambda: setattr(implementation, "__code__", code),
+        "code.replace": lambda: code.replace(co_name="mine"),
+    }
+    for name, route in routes.items():
+        with pytest.raises(AssertionError, match="your code called"):
+            with forbid("conv"):
+                route()
+        assert np.convolve._implementation.__code__ is code, name
+    assert gc.get_referrers(implementation) and ctypes.c_void_p.from_address(id(X)).value
+
+
+class _Interface:
+    """An object whose array interface is made by hand: numpy.asarray views its memory."""
+
+
+def _strided_routes():
+    s0, s1 = X.strides
+    shape, strides = (5, 5, 2, 2), (s0, s1, s0, s1)
+
+    def positional(x):
+        return np.ndarray(shape, x.dtype, x, 0, strides)
+
+    def keywords(x):
+        return np.ndarray(shape=shape, dtype=x.dtype, buffer=x, strides=strides)
+
+    def forged(x):
+        fake = _Interface()
+        interface = dict(x.__array_interface__)
+        interface.update(shape=shape, strides=strides)
+        fake.__array_interface__ = interface
+        return np.asarray(fake)
+
+    def namespace(x):
+        interface = {**x.__array_interface__, "shape": shape, "strides": strides}
+        return np.asarray(types.SimpleNamespace(__array_interface__=interface))
+
+    def attribute(x):
+        view = np.broadcast_to(x.ravel()[:1], (30,))
+        view.strides = (8,)
+        return view
+
+    import types
+    dummy = np.lib._stride_tricks_impl.DummyArray
+    interface = {**X.__array_interface__, "shape": shape, "strides": strides}
+    return {
+        "ndarray(shape, dtype, buffer, offset, strides)": positional,
+        "ndarray(buffer=..., strides=...)": keywords,
+        "ndarray.__new__": lambda x: np.ndarray.__new__(np.ndarray, shape, x.dtype, x, 0, strides),
+        "map(np.ndarray, ...)": lambda x: list(map(np.ndarray, [shape], [x.dtype], [x], [0], [strides])),
+        "a forged __array_interface__": forged,
+        "a SimpleNamespace interface": namespace,
+        "DummyArray, saved before the block": lambda x: list(map(dummy, [interface], [x])),
+        ".strides = ...": attribute,
+    }
+
+
+@pytest.mark.parametrize("route", list(_strided_routes()))
+def test_a_strided_view_built_without_as_strided_is_refused(route):
+    with pytest.raises(AssertionError, match="your code called"):
+        with forbid("patches"):
+            _strided_routes()[route](X)
+
+
+def test_honest_array_code_still_runs_under_patches():
+    def honest(x):
+        out = np.ndarray((2, 3))   # no buffer: a new array, like np.empty
+        out[:] = x.strides[0]
+        return out, x.T.strides
+
+    with forbid("patches") as watch:
+        out, strides = honest(X)
+    assert watch.calls == [] and out.shape == (2, 3) and strides == (8, 48)
+    with pytest.raises(ValueError, match="negative dimensions"):   # its own error, not SystemError
+        with forbid("patches"):
+            np.ndarray((-1,))
+    assert np.ndarray((4,), X.dtype, X).shape == (4,)   # back on after the block

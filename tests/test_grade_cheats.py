@@ -252,6 +252,19 @@ THREADS = {
 }
 
 
+def test_a_check_does_not_run_beside_a_child_process_the_submission_started(book, tmp_path):
+    """A process started before the checks and fed through a pipe is out of sight of forbid."""
+    helper = ("import subprocess, sys\n\n_helper = subprocess.Popen([sys.executable, '-c', "
+              "'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)")
+    nb = submission(book, {"shift": "return x + 0.5 * c"}, {"shift": helper})
+    report = graded(book, tmp_path, nb)
+    text = "\n".join(report.lines())
+    assert scores(report) == {"7.1": 2, "7.2": 3, "7.3": 0, "7.5": 0}, text
+    assert any("a process the submission started was running when it started a check" in f
+               for f in report.flags), text
+    assert "a process started by the submission is running" in text, text
+
+
 @pytest.mark.parametrize("how", list(THREADS))
 def test_a_check_does_not_run_beside_a_thread_the_submission_started(book, tmp_path, how):
     nb = submission(book, {"shift": "return x + 0.5 * c"}, {"shift": THREADS[how]})
@@ -353,6 +366,17 @@ def test_the_book_solutions_raise_no_flag():
     ("import sys\nm = sys.modules['numpy']", "touches sys.modules"),
     ("from sys import modules", "touches sys.modules"),
     ("np.allclose.__defaults__ = (1, 1)", "default arguments"),
+    # strided views without as_strided, other processes
+    ("v = np.ndarray((5, 5, 2, 2), x.dtype, x, 0, s)", "builds an ndarray on another array's memory"),
+    ("v = np.ndarray(shape=(5, 5), dtype=x.dtype, buffer=x)", "builds an ndarray on another array's memory"),
+    ("v = f(x, shape=(5, 5), strides=(8, 8))", "passes strides="),
+    ("v = x.view()\nv.strides = (8, 8)", "sets `v.strides`"),
+    ("d = dict(x.__array_interface__)", "an array interface made by hand"),
+    ("import types\no = types.SimpleNamespace(__array_interface__=d)", "passes the special method"),
+    ("o = np.lib.stride_tricks.DummyArray(d, x)", "an array interface made by hand"),
+    ("import pty\npty.spawn(['ls'])", "imports pty"),
+    ("import os\nos.posix_spawn('/bin/ls', ['ls'], {})", "calls os.posix_spawn()"),
+    ("import _posixsubprocess", "imports _posixsubprocess"),
 ])
 def test_static_scan_flags(source, flag):
     flags = grade.scan_submission([("cell 3", source)], IMPORTS)
@@ -429,6 +453,25 @@ def test_a_check_that_forbids_a_shortcut_refuses_it_under_the_grader(torch_book,
     text = "\n".join(report.lines())
     assert scores(report) == {"8.1": 0, "8.2": 0}, text
     assert "doubling needs no transform: your code called" in text and "fft" in text, text
+
+
+@pytest.mark.parametrize("shortcut, named", [
+    ("import subprocess, sys\n\ndef doubled(t):\n"
+     "    subprocess.run([sys.executable, '-c', 'import numpy.fft'], check=True)\n    return 2 * t",
+     "subprocess"),
+    ("import numpy as np\n_c = np._core.multiarray.correlate2\n\ndef doubled(t):\n"
+     "    rows = list(map(_c, [t.numpy()], [np.array([2.0])], [0]))\n    return torch.from_numpy(rows[0])",
+     "correlate2"),
+])
+def test_a_forbidden_shortcut_out_of_the_profiler_s_sight_is_refused_under_the_grader(
+        torch_book, tmp_path, shortcut, named):
+    """A child process and a C function called by another C function, inside forbid, graded."""
+    nb = nbformat.read(torch_book / "exercises" / "08_torch.ipynb", as_version=4)
+    next(c for c in nb.cells if c.id == "sol").source = shortcut
+    report = graded(torch_book, tmp_path, nb, "mallory_08_torch.ipynb")
+    text = "\n".join(report.lines())
+    assert scores(report) == {"8.1": 0, "8.2": 0}, text
+    assert "doubling needs no transform: your code called" in text and named in text, text
 
 
 def test_a_patched_method_of_a_library_helper_class_is_put_back(torch_book, tmp_path):
