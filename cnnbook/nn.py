@@ -32,9 +32,11 @@ from cnnbook.functional.normalization import _normalized_shape
 __all__ = [
     "Parameter", "Module", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "Sigmoid",
-    "Tanh", "Flatten", "Dropout", "Identity", "Sequential", "Residual", "LayerNorm", "GroupNorm",
-    "InstanceNorm2d",
+    "Tanh", "Flatten", "Dropout", "Identity", "Sequential", "Residual",
+    "PixelShuffle", "PixelUnshuffle", "LayerNorm", "GroupNorm", "InstanceNorm2d",
 ]
+# LocallyConnected2d (chapter 6) is public too, but not in __all__: cnnbook.twins builds a
+# PyTorch twin of every layer listed here, and torch.nn has no locally connected layer.
 
 
 # =============================================================================================
@@ -976,3 +978,90 @@ class Residual(Module):
         self._cached()
         dx = self.body.backward(dout)
         return dx + (dout if self.shortcut is None else self.shortcut.backward(dout))
+
+
+# =============================================================================================
+# Convolution variants (chapter 6): sub-pixel rearrangement and unshared convolution
+# =============================================================================================
+class PixelShuffle(_Functional):
+    """``(N, C * r**2, H, W) -> (N, C, r * H, r * W)``, as ``torch.nn.PixelShuffle``."""
+
+    _op, _op_backward = staticmethod(F.pixel_shuffle), staticmethod(F.pixel_shuffle_backward)
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def _args(self):
+        return (self.upscale_factor,)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(_Functional):
+    """``(N, C, r * H, r * W) -> (N, C * r**2, H, W)``, as ``torch.nn.PixelUnshuffle``."""
+
+    _op, _op_backward = staticmethod(F.pixel_unshuffle), staticmethod(F.pixel_unshuffle_backward)
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def _args(self):
+        return (self.downscale_factor,)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"
+
+
+class LocallyConnected2d(_Weighted):
+    """Locally connected (unshared) convolution: its own kernel at every output position.
+
+    PyTorch has no such layer; ``F.conv2d_local`` documents the computation.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    input_size : int or (int, int)
+        ``(H, W)`` of the input: unlike a convolution, the layer's weights depend on it.
+    kernel_size, stride, padding : int or (int, int)
+    bias : bool
+        One bias per output value, shape (C_out, H_out, W_out).
+    rng : numpy.random.Generator, optional, keyword-only
+    dtype : numpy dtype, keyword-only
+
+    Shapes: weight (C_out, H_out, W_out, C_in, kH, kW), initialised as ``Conv2d``'s
+    (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, ``fan_in = C_in * kH * kW``).
+    """
+
+    _op, _op_backward = staticmethod(F.conv2d_local), staticmethod(F.conv2d_local_backward)
+
+    def __init__(self, in_channels, out_channels, input_size, kernel_size, stride=1, padding=0,
+                 bias=True, *, rng=None, dtype=np.float64):
+        super().__init__()
+        H, W = _pair(input_size, "input_size", minimum=1)
+        kH, kW = self.kernel_size = _pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = _pair(stride, "stride", minimum=1)
+        self.padding = _pair(padding, "padding")
+        H_out = (H + 2 * self.padding[0] - kH) // self.stride[0] + 1
+        W_out = (W + 2 * self.padding[1] - kW) // self.stride[1] + 1
+        if H_out < 1 or W_out < 1:
+            raise ValueError(f"kernel_size: {(kH, kW)} does not fit the padded input "
+                             f"{(H + 2 * self.padding[0], W + 2 * self.padding[1])}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.input_size, self.output_size = (H, W), (H_out, W_out)
+        rng = np.random.default_rng() if rng is None else rng
+        bound = 1 / math.sqrt(in_channels * kH * kW)
+        self.weight = Parameter(_uniform(rng, bound, (out_channels, H_out, W_out, in_channels,
+                                                      kH, kW), dtype))
+        self.bias = (Parameter(_uniform(rng, bound, (out_channels, H_out, W_out), dtype))
+                     if bias else None)
+
+    def _kwargs(self):
+        return dict(stride=self.stride, padding=self.padding)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, input_size={self.input_size}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"bias={self.bias is not None}")

@@ -15,6 +15,8 @@ One file per family; everything public is re-exported here, so ``F.conv2d`` is t
 ``loss.py``               ``cross_entropy``
 ``dropout.py``            ``dropout``
 ``padding.py``            ``pad``
+``shuffle.py``            ``pixel_shuffle``, ``pixel_unshuffle`` (sub-pixel convolution, chapter 6)
+``local.py``              ``conv2d_local`` (locally connected, unshared convolution, chapter 6)
 ``_checks.py``            argument checks shared by all of them (private)
 ========================  =====================================================================
 
@@ -27,6 +29,7 @@ from .conv import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv_transp
                    conv_transpose2d_backward)
 from .dropout import dropout, dropout_backward
 from .linear import flatten, flatten_backward, linear, linear_backward
+from .local import conv2d_local, conv2d_local_backward
 from .loss import cross_entropy, cross_entropy_backward
 from .normalization import (batch_norm, batch_norm_backward, group_norm, group_norm_backward,
                             instance_norm, instance_norm_backward, layer_norm,
@@ -35,6 +38,8 @@ from .padding import pad, pad_backward
 from .pooling import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, adaptive_max_pool2d,
                       adaptive_max_pool2d_backward, avg_pool2d, avg_pool2d_backward, max_pool2d,
                       max_pool2d_backward, max_unpool2d)
+from .shuffle import (pixel_shuffle, pixel_shuffle_backward, pixel_unshuffle,
+                      pixel_unshuffle_backward)
 
 __all__ = [
     "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward", "conv1d",
@@ -50,4 +55,6 @@ __all__ = [
     "cross_entropy", "cross_entropy_backward",
     "dropout", "dropout_backward",
     "pad", "pad_backward",
+    "pixel_shuffle", "pixel_shuffle_backward", "pixel_unshuffle", "pixel_unshuffle_backward",
+    "conv2d_local", "conv2d_local_backward",
 ]
