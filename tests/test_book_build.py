@@ -1,14 +1,9 @@
 """The web book builds offline with zero warnings (jupyter-book build -W -n --keep-going)."""
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+from book_helpers import ROOT, build, build_warnings
 
 
 def page_words(page: str) -> str:
@@ -24,13 +19,6 @@ def model_answer_openings(solution):
             yield " ".join(re.sub(r"[^A-Za-z]+", " ", prose).split()[:8])
 
 
-def build(book, out=None):
-    """``jupyter-book build -W -n --keep-going`` of ``book`` (into ``out/_build`` if given)."""
-    output = ["--path-output", str(out)] if out else []
-    return subprocess.run([str(JUPYTER_BOOK), "build", "-W", "-n", "--keep-going", *output, str(book)],
-                          capture_output=True, text=True, timeout=1200)
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
@@ -39,9 +27,8 @@ def built(tmp_path_factory):
 
 def test_book_builds_with_zero_warnings(built):
     result, _ = built
-    log = result.stdout + result.stderr
-    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
-    assert result.returncode == 0 and not warnings, "\n".join(warnings) or log[-3000:]
+    warnings = build_warnings(result)
+    assert result.returncode == 0 and not warnings, "\n".join(warnings) or (result.stdout + result.stderr)[-3000:]
 
 
 def test_every_toc_page_is_rendered(built):
@@ -129,3 +116,18 @@ def test_student_edition_builds_without_solutions(tmp_path):
         words = page_words(page)
         for opening in model_answer_openings(solution):
             assert opening not in words, f"the student edition shows a solution: {opening!r}"
+
+
+def test_every_page_declares_each_script_once_and_loads_nothing_remote(built):
+    # Without a browser: a repeated inline script (Jupyter Book's THEBE_JS_URL, issue 10) is a
+    # SyntaxError on every page; scripts and style sheets come from the book's own files.
+    _, html = built
+    pages = sorted(html.rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        inline = re.findall(r"<script>(.*?)</script>", text, re.S)
+        repeated = {body for body in inline if inline.count(body) > 1}
+        assert not repeated, f"{page.relative_to(html)} declares twice: {sorted(repeated)[:2]}"
+        remote = re.findall(r'<(?:script|link)[^>]+(?:src|href)="((?:https?:)?//[^"]+)"', text)
+        assert not remote, f"{page.relative_to(html)} loads {remote}"
