@@ -8,6 +8,10 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.stamp-install
 JOBS    ?= 2
 BOOK_BUILD := $(VENV)/bin/jupyter-book build -W -n --keep-going
+# Debian packages of the PDF edition and the browser test (.ci/run installs them).
+PDF_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+                texlive-lang-chinese latexmk fonts-freefont-otf fonts-noto-cjk poppler-utils
+BROWSER_PACKAGES := chromium fonts-noto-cjk
 
 # Reproducible notebook runs: the same hash seed everywhere. (Do not set MPLBACKEND here: the
 # notebook kernels inherit it, and a non-inline backend silently drops every figure.)
@@ -16,11 +20,14 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb) $(wildcard solutions/*.ipynb))
 
-.PHONY: help install book test unit notebooks execute exercises student grade nbgrader bench lock clean
+.PHONY: help install book pdf browser runtimes test unit notebooks execute exercises student grade nbgrader bench lock clean
 
 help:
 	@echo "make book       build the web book into _build/html (sets everything up first)"
+	@echo "make pdf        build the PDF edition into _build/pdf/book.pdf (needs TeX Live, see README)"
+	@echo "make browser    open every page of _build/html in headless Chromium, screenshots in _build/screenshots"
 	@echo "make test       run every test, re-run every notebook (nbval) and build the book"
+	@echo "make runtimes   time every chapter and solution notebook (in a scratch copy), write runtimes.md"
 	@echo "make execute    re-run every chapter and solution notebook in place (NB=path for one)"
 	@echo "make exercises  regenerate exercises/ (student copies) from solutions/"
 	@echo "make student    build the student edition (no solutions) into _build/student/_build/html"
@@ -48,14 +55,31 @@ book: $(STAMP)
 	$(BOOK_BUILD) .
 	@echo "The book is in _build/html/index.html"
 
+# The PDF edition, offline, from Debian packages (README: "The PDF edition"): XeLaTeX with xeCJK.
+pdf: $(STAMP)
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { echo "make pdf needs TeX Live:" \
+	    "sudo apt-get install --no-install-recommends $(PDF_PACKAGES)"; exit 1; }
+	$(BOOK_BUILD) --builder pdflatex .
+	mkdir -p _build/pdf
+	cp _build/latex/book.pdf _build/pdf/book.pdf
+	@echo "The PDF edition is _build/pdf/book.pdf ($$(pdfinfo _build/pdf/book.pdf 2>/dev/null | sed -n 's/^Pages: *//p') pages)"
+
+# Every page of the built web book in headless Chromium (what tests/test_browser.py checks).
+browser: book
+	$(PY) -m cnnbook.browser _build/html --screenshots _build/screenshots
+
+# Wall time of every notebook of the toc, run in a scratch copy, into runtimes.md (a page of the book).
+runtimes: $(STAMP)
+	$(PY) -m cnnbook.runtimes --write runtimes.md
+
 # Everything in DESIGN.md section 7, in one pytest run: unit and engine tests, notebook rules,
 # the exercise sync check and the zero-warning book build (tests/), nbval strict on chapters/ and
 # solutions/ (outputs must reproduce), and nbval-lax on the student copies in exercises/.
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadscope tests chapters solutions exercises
+	$(PY) -m pytest -n $(JOBS) --dist loadscope -rs tests chapters solutions exercises
 
 unit: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadscope tests
+	$(PY) -m pytest -n $(JOBS) --dist loadscope -rs tests
 
 execute: $(STAMP)
 	$(PY) -m cnnbook.notebooks execute $(or $(NB),$(NOTEBOOKS))
