@@ -20,7 +20,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb) $(wildcard solutions/*.ipynb))
 
-.PHONY: help install book pdf browser runtimes test unit notebooks execute exercises student grade nbgrader bench lock clean
+.PHONY: help install book pdf browser runtimes system-packages test unit notebooks execute exercises student grade nbgrader bench lock clean
 
 help:
 	@echo "make book       build the web book into _build/html (sets everything up first)"
@@ -63,6 +63,10 @@ pdf: $(STAMP)
 	mkdir -p _build/pdf
 	cp _build/latex/book.pdf _build/pdf/book.pdf
 	@echo "The PDF edition is _build/pdf/book.pdf ($$(pdfinfo _build/pdf/book.pdf 2>/dev/null | sed -n 's/^Pages: *//p') pages)"
+
+# The Debian packages of `make pdf` and the browser test, one line (.ci/run installs them).
+system-packages:
+	@echo $(sort $(BROWSER_PACKAGES) $(PDF_PACKAGES))
 
 # Every page of the built web book in headless Chromium (what tests/test_browser.py checks).
 browser: book

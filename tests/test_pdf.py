@@ -143,3 +143,13 @@ def test_internal_links_lead_to_existing_destinations(pdf):
 def pdfinfo_dests(pdf) -> set[str]:
     listing = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True, check=True)
     return set(re.findall(r'"(.*)"\s*$', listing.stdout, re.M))
+
+
+def test_the_install_line_of_the_tests_is_the_makefiles():
+    # one list of Debian packages: the Makefile's (which .ci/run installs) = what a skip tells
+    from book_helpers import BROWSER_PACKAGES
+
+    listed = subprocess.run(["make", "-s", "--no-print-directory", "system-packages"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(listed) == sorted(set(f"{BROWSER_PACKAGES} {PDF_PACKAGES}".split()))
+    assert all(package in (ROOT / "README.md").read_text(encoding="utf-8") for package in listed)
