@@ -10,8 +10,9 @@ function while the shortcuts it rules out refuse to run::
     assert_close(got, expected)          # compared after the block, with everything back on
 
 If the student's code reaches a forbidden routine, however it got hold of it (by name, through
-a reference saved in a dict before the check, through ``getattr``, from a thread), the block
-raises an ``AssertionError`` that names it, for example ``the exercise asks for loops: your code
+a reference saved in a dict before the check, through ``getattr``, from a thread, handed to
+``map``, ``functools.reduce`` or ``np.frompyfunc``), the block raises an ``AssertionError``
+that names it, for example ``the exercise asks for loops: your code
 called numpy.fft.fft2``. Everything is switched back on when the block ends, also when it
 raises.
 
@@ -25,7 +26,9 @@ raises.
                   ``signal`` and ``ndimage``, PyTorch's convolution functions and operators, the
                   engine's ``cnnbook.functional.conv``
     ``patches``   sliding windows and im2col: ``sliding_window_view``, ``as_strided``, ``unfold``,
-                  ``fold``, scikit-image's ``view_as_windows``, the engine's ``_im2col``
+                  ``fold``, scikit-image's ``view_as_windows``, the engine's ``_im2col``, and
+                  strided views built by hand: ``np.ndarray(..., buffer=x, strides=...)``, an
+                  ``__array_interface__`` made up, NumPy's ``DummyArray``, ``view.strides = ...``
     ``einsum``    ``einsum`` and ``tensordot`` (NumPy's and PyTorch's)
     ``fft``       ``numpy.fft``, ``scipy.fft``, ``scipy.fftpack``, ``torch.fft``
     ``pool``      library pooling: PyTorch's pooling functions and operators, the engine's
@@ -49,8 +52,11 @@ raises.
     the start of the error message (default: "this exercise asks you to do without ...").
 
 The block returns a :class:`Watch`; ``watch.calls`` lists the forbidden calls seen.
-Starting a thread inside the block, switching off the profiler, or popping PyTorch's modes fails
-the block too. ``limit_lines(lines)`` is the other guard the chapters need: it fails a block in
+Whatever the categories, these fail the block too: starting a thread or a child process
+(``subprocess``, ``os.system``, ``os.fork``, ``multiprocessing``, ``pty.spawn``, ...), switching
+off the profiler, popping PyTorch's modes, ``ctypes``, searching the interpreter's objects
+(``gc.get_objects``, ``gc.get_referrers``), making a code object or rebuilding a function from
+one (``code.replace``, ``types.FunctionType``), putting back a function's ``__code__``. ``limit_lines(lines)`` is the other guard the chapters need: it fails a block in
 which the notebook's own code runs more than ``lines`` lines (a search that should have been a
 formula)::
 
@@ -68,22 +74,53 @@ What the exercises of chapters 1 to 5 rule out, in these terms::
     forbid(calls=("numpy.correlate", "numpy.convolve"))                 # 4.2
     limit_lines(100_000, "input_sizes should not search")               # 3.3
 
-How a call is refused, in three layers (each catches what another may miss):
+How a call is refused, in five layers (each catches what another may miss):
 
 1. the Python functions of the forbidden routines have their ``__code__`` swapped for one that
    raises, so every reference to them raises, wherever it was kept;
 2. a PyTorch function mode and a dispatch mode refuse the forbidden functions and operators,
-   however they are reached (``F.conv2d``, ``torch.ops.aten.convolution``, ``Tensor.unfold``);
+   however they are reached (``F.conv2d``, ``map(F.conv2d, ...)``,
+   ``torch.ops.aten.convolution``, ``Tensor.unfold``);
 3. a profiler (``sys.setprofile``) sees every call into Python code and every call of a
    built-in (C) function made from Python code, and refuses those of the forbidden modules and
    names; it also refuses ``start_new_thread``, ``setprofile``, ``settrace`` and the functions
-   that pop PyTorch's modes.
+   that pop PyTorch's modes, and a function of the notebook whose code builds a strided view
+   (a ``strides`` keyword or string, ``.strides = ...``, ``__array_interface__``,
+   ``__array_struct__``, ``DummyArray``);
+4. an audit hook (``sys.addaudithook``, added once; it does nothing outside a block) refuses,
+   in every thread, the events that start a child process or another program, ``ctypes``, the
+   ``gc`` searches, code objects and functions made at run time, and ``f.__code__ = ...``;
+5. the built-in (C) functions of the forbidden modules and names of NumPy, SciPy,
+   scikit-image and scikit-learn (``correlate2``, ``c_einsum``, ``_sigtools._convolve2d``,
+   SciPy's FFTs and ``ndimage`` filters) have their call slot (``vectorcall``) pointed at a
+   function that records the call and fails it, so every caller reaches the refusal, a C one
+   too (``map``, ``itertools.starmap``, ``functools.reduce``, ``sorted(key=...)``,
+   ``operator.methodcaller``, ``np.frompyfunc``, ``np.vectorize``), from any thread; with
+   ``patches``, ``numpy.ndarray``'s ``tp_new`` slot refuses a ``buffer`` (``np.ndarray(shape,
+   dtype, x, 0, strides)``, ``ndarray.__new__``, ``map(np.ndarray, ...)``). Such a call raises
+   ``SystemError`` where it is made; the block then fails naming it. The slot offsets are read
+   from the interpreter's type objects and checked against what Python reports; elsewhere than
+   64-bit CPython this layer is left out.
 
-What it cannot see: a C function called from another C function (``map(c_function, ...)``), and
-C functions and PyTorch operators called by a thread started before the block (the switched-off
-Python functions raise there too; the grader fails a check while a thread the submission started
-is alive, and its scan flags the private modules such tricks need). This module is not part of
-the engine: it imports PyTorch when a block starts, if PyTorch is installed.
+What it cannot see (the grader's static scan flags what these need: private modules,
+``importlib``, ``sys.modules``, computed attribute names, ``exec``):
+
+- NumPy's FFT kernels (``numpy.fft._pocketfft_umath``: ufuncs, which have no call slot of the
+  kind above) handed to ``map`` by another C function; the public ``numpy.fft`` functions are
+  refused;
+- an extension module imported afresh inside the block (after ``del sys.modules[...]``), where
+  that makes new C function objects: direct calls of them are still refused by their module's
+  name, calls from ``map`` are not;
+- an array interface whose key names are computed at run time (``"str" + "ides"``);
+- a process started before the block and fed through a pipe (the grader fails a check while a
+  child process the submission started is alive, as it does for threads), and PyTorch operators
+  called by a thread started before the block (the switched-off Python and C functions raise
+  there too; the grader fails a check while a thread the submission started is alive);
+- library code copied into the notebook as text and run there, when the C routine it calls is
+  allowed.
+
+Blocks do not nest. This module is not part of the engine: it imports PyTorch when a block
+starts, if PyTorch is installed, and ``ctypes`` for layer 5.
 """
 from __future__ import annotations
 
@@ -510,9 +547,9 @@ def _audit(event, args):
 def _install_audit_hook() -> None:
     """Add the audit hook, once per process (a hook cannot be removed: outside blocks it only
     looks at ``_ACTIVE``)."""
-    if not _LAYOUT.get("audit"):
+    if not _LAYOUT.audit:
         sys.addaudithook(_audit)
-        _LAYOUT["audit"] = True
+        _LAYOUT.audit = True
 
 
 # C functions are switched off by their call slot: the ``vectorcall`` pointer of a built-in
@@ -520,8 +557,10 @@ def _install_audit_hook() -> None:
 # ``operator.methodcaller``, ``np.frompyfunc``, a saved reference), is pointed at a function that
 # records the call and fails it; ``numpy.ndarray``'s ``tp_new`` slot refuses a ``buffer``. The
 # offsets are read from the interpreter's own type objects and checked against what Python reports
-# about them; where they do not match (another interpreter), this layer is left out.
-_LAYOUT: dict = {}
+# about them; where they do not match (another interpreter), this layer is left out. (Kept in a
+# namespace, not a dict: the grader puts the dicts and lists of cnnbook's modules back as they
+# were before each check, which would free the callbacks and add the audit hook again.)
+_LAYOUT = types.SimpleNamespace(checked=False, audit=False, ready=False)
 _C_LABELS: dict[int, str] = {}        # id of a switched-off C function -> its name
 _C_ROOTS = ("numpy", "scipy", "skimage", "sklearn", "_posixsubprocess")
 _C_FUNCTIONS: dict[tuple, list] = {}
@@ -537,14 +576,14 @@ def _refuse_c_call(callable_address, args, nargsf, kwnames):
 def _new_array(subtype, args, kwargs):
     _PAUSED[0] += 1
     try:
-        ctypes = _LAYOUT["ctypes"]
+        ctypes = _LAYOUT.ctypes
         keywords = ctypes.cast(kwargs, ctypes.py_object).value if kwargs else {}
         buffer = keywords.get("buffer", args[2] if len(args) > 2 else None)
         if buffer is not None:
             _HITS.append(_STRIDED_VIEW)
             return None
         try:
-            return _LAYOUT["ndarray_new"](subtype, args, kwargs)
+            return _LAYOUT.ndarray_new(subtype, args, kwargs)
         except BaseException as error:  # noqa: BLE001 - handed back when the block ends
             _NEW_ERRORS.append(error)
             return None
@@ -552,11 +591,12 @@ def _new_array(subtype, args, kwargs):
         _PAUSED[0] -= 1
 
 
-def _layout() -> dict:
-    """The slot offsets of this interpreter (found once; empty where they cannot be checked)."""
-    if "checked" in _LAYOUT:
+def _layout() -> types.SimpleNamespace:
+    """The slot offsets of this interpreter (found once; ``ready`` false where they cannot be
+    checked)."""
+    if _LAYOUT.checked:
         return _LAYOUT
-    _LAYOUT["checked"] = True
+    _LAYOUT.checked = True
     try:
         import ctypes
 
@@ -591,8 +631,8 @@ def _layout() -> dict:
                                    ctypes.c_void_p)
     new = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p)
     refuser, new_array = vectorcall(_refuse_c_call), new(_new_array)
-    _LAYOUT.update(
-        ctypes=ctypes, vectorcall=offset, refuser=refuser, new_array=new_array,
+    vars(_LAYOUT).update(
+        ready=True, ctypes=ctypes, vectorcall=offset, refuser=refuser, new_array=new_array,
         refuser_address=ctypes.cast(refuser, ctypes.c_void_p).value,
         new_array_address=ctypes.cast(new_array, ctypes.c_void_p).value,
         ndarray_slot=id(numpy.ndarray) + 312,
@@ -629,28 +669,27 @@ def _c_functions(plan: _Plan, allow) -> list:
     return _C_FUNCTIONS[key] + plan.c_functions
 
 
-def _switch_off_c(plan: _Plan, allow) -> list[tuple[int, int | None]]:
-    """Point the call slots of the block's C functions at refusers; the (address, value) pairs
-    to put back."""
+def _switch_off_c(plan: _Plan, allow, saved: list) -> None:
+    """Point the call slots of the block's C functions at refusers, noting in ``saved`` the
+    (address, value) pairs to put back."""
     layout = _layout()
-    if "vectorcall" not in layout:
-        return []
-    ctypes, saved = layout["ctypes"], []
-    slots = [(id(f) + layout["vectorcall"], layout["refuser_address"], f) for f in _c_functions(plan, allow)]
+    if not layout.ready:
+        return
+    ctypes = layout.ctypes
+    slots = [(id(f) + layout.vectorcall, layout.refuser_address, f) for f in _c_functions(plan, allow)]
     if plan.strided:
-        slots.append((layout["ndarray_slot"], layout["new_array_address"], None))
+        slots.append((layout.ndarray_slot, layout.new_array_address, None))
     for address, value, f in slots:
         slot = ctypes.c_void_p.from_address(address)
         saved.append((address, slot.value))
         if f is not None:
             _C_LABELS[id(f)] = f"{_module_of_c(f)}.{f.__name__}"
         slot.value = value
-    return saved
 
 
 def _switch_on_c(saved) -> None:
     if saved:
-        ctypes = _LAYOUT["ctypes"]
+        ctypes = _LAYOUT.ctypes
         for address, value in reversed(saved):
             ctypes.c_void_p.from_address(address).value = value
 
@@ -775,7 +814,7 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
             raisers.add(raiser)
             saved_code[f] = f.__code__
             f.__code__ = raiser
-        saved_slots = _switch_off_c(plan, allow)  # layer 5
+        _switch_off_c(plan, allow, saved_slots)  # layer 5
         threading.setprofile(profiler)           # layer 3
         sys.setprofile(profiler)
         _ACTIVE.append(watch)                    # layer 4
