@@ -257,9 +257,10 @@ _OWN_GLOBALS = globals()
 class Watch:
     """The forbidden calls one :func:`forbid` block has seen (``calls``), first first."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, modules: tuple[str, ...] = ("\0",)):
         self.reason = reason
         self.calls: list[str] = []
+        self.modules = modules   # the forbidden module prefixes (an import of one is refused)
 
     def hit(self, call: str) -> AssertionError:
         if call not in self.calls:
@@ -525,7 +526,7 @@ _CTYPES_EVENTS = ("addressof", "call_function", "cdata", "cdata/buffer", "create
                   "string_at", "wstring_at", "PyObj_FromPtr")
 _REFUSED_EVENTS.update({f"ctypes.{e}": f"ctypes.{e} (raw memory and C calls through ctypes)"
                         for e in _CTYPES_EVENTS})
-_WATCHED_EVENTS = frozenset(_REFUSED_EVENTS) | {"object.__setattr__"}
+_WATCHED_EVENTS = frozenset(_REFUSED_EVENTS) | {"object.__setattr__", "import"}
 _ACTIVE: list[Watch] = []   # the watches of the blocks running now: the audit hook's switch
 _PAUSED = [0]               # > 0 while this module itself does what the hook refuses
 
@@ -536,7 +537,11 @@ def _audit(event, args):
     if event not in _WATCHED_EVENTS or not _ACTIVE or _PAUSED[0]:
         return
     label = _REFUSED_EVENTS.get(event)
-    if label is None:
+    if event == "import":   # a forbidden module loaded (again) in the block: its C functions are on
+        if type(args[0]) is not str or not args[0].startswith(_ACTIVE[-1].modules):
+            return
+        label = f"import {args[0]} (a forbidden module, loaded inside the check)"
+    elif label is None:
         if len(args) < 2 or args[1] != "__code__" or type(args[0]) is not types.FunctionType:
             return
         label = "something that replaced a function's __code__"
@@ -681,17 +686,21 @@ def _switch_off_c(plan: _Plan, allow, saved: list) -> None:
         slots.append((layout.ndarray_slot, layout.new_array_address, None))
     for address, value, f in slots:
         slot = ctypes.c_void_p.from_address(address)
-        saved.append((address, slot.value))
-        if f is not None:
-            _C_LABELS[id(f)] = f"{_module_of_c(f)}.{f.__name__}"
+        label = f"{_module_of_c(f)}.{f.__name__}" if f is not None else "numpy.ndarray"
+        saved.append((address, slot.value, value, label))
+        _C_LABELS[id(f)] = label
         slot.value = value
 
 
-def _switch_on_c(saved) -> None:
+def _switch_on_c(saved, watch: Watch) -> None:
+    """Put back the call slots, noting it if one no longer holds its refuser."""
     if saved:
         ctypes = _LAYOUT.ctypes
-        for address, value in reversed(saved):
-            ctypes.c_void_p.from_address(address).value = value
+        for address, value, refuser, label in reversed(saved):
+            slot = ctypes.c_void_p.from_address(address)
+            if slot.value != refuser:
+                watch.hit(f"something that put back the C function {label}")
+            slot.value = value
 
 
 # What in the notebook's code builds a strided view without as_strided: a ``strides`` keyword,
@@ -787,7 +796,7 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
     ``ValueError`` for an unknown category.
     """
     plan = _plan(categories, calls, allow)
-    watch = Watch(reason or _describe(categories, calls))
+    watch = Watch(reason or _describe(categories, calls), plan.modules)
     raisers, raised = set(), []
     profiler = _profiler(plan, watch, _caller_globals(), raisers, raised)
     modes = []
@@ -835,7 +844,7 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
     finally:
         if watch in _ACTIVE:   # the set-up failed
             _ACTIVE.remove(watch)
-        _switch_on_c(saved_slots)
+        _switch_on_c(saved_slots, watch)
         for f, code in saved_code.items():
             if f.__code__ is not _RAISERS[id(f)][1]:
                 watch.hit(f"something that put back the code of {f.__module__}.{f.__qualname__}")

@@ -450,3 +450,45 @@ def test_honest_array_code_still_runs_under_patches():
         with forbid("patches"):
             np.ndarray((-1,))
     assert np.ndarray((4,), X.dtype, X).shape == (4,)   # back on after the block
+
+
+def test_a_forbidden_module_loaded_again_inside_the_block_is_refused():
+    import importlib
+
+    saved = sys.modules["scipy.signal._signaltools"]
+    try:
+        with pytest.raises(AssertionError, match=r"scipy\.signal\._signaltools"):
+            with forbid("conv"):
+                del sys.modules["scipy.signal._signaltools"]   # fresh functions, not switched off
+                importlib.import_module("scipy.signal._signaltools").correlate2d(X, KERNEL)
+    finally:
+        sys.modules["scipy.signal._signaltools"] = saved
+    with forbid("patches") as watch:   # a module the block does not forbid may be loaded
+        importlib.import_module("scipy.signal._signaltools")
+    assert watch.calls == []
+
+
+def test_a_c_function_put_back_with_ctypes_prepared_before_the_block_fails_the_block():
+    import ctypes
+
+    from cnnbook.exercise_checks import _layout
+
+    layout = _layout()
+    if not layout.ready:
+        pytest.skip("the call slots are not switched off on this interpreter")
+    slot = ctypes.c_void_p.from_address(id(CORRELATE2) + layout.vectorcall)
+    original = slot.value
+    with pytest.raises(AssertionError, match="put back the C function .*correlate2"):
+        with forbid("conv"):
+            slot.value = original   # no audit event: a ctypes object made before the block
+            list(map(CORRELATE2, [X[0]], [KERNEL[0]], [0]))
+    assert slot.value == original
+
+
+def test_importing_a_forbidden_module_for_the_first_time_inside_the_block_is_refused():
+    """In a fresh interpreter, where SciPy's signal module was never loaded."""
+    script = ("from cnnbook.exercise_checks import forbid\n"
+              "try:\n    with forbid('conv'):\n        import scipy.signal\n"
+              "except AssertionError as error:\n    print(error)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert "your code called import scipy.signal (a forbidden module" in out, out
