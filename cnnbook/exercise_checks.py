@@ -89,7 +89,9 @@ How a call is refused, in five layers (each catches what another may miss):
    ``__array_struct__``, ``DummyArray``);
 4. an audit hook (``sys.addaudithook``, added once; it does nothing outside a block) refuses,
    in every thread, the events that start a child process or another program, ``ctypes``, the
-   ``gc`` searches, code objects and functions made at run time, and ``f.__code__ = ...``;
+   ``gc`` searches, code objects and functions made at run time, ``f.__code__ = ...``, and the
+   import of a forbidden module (one loaded, or loaded again, inside the block would bring
+   functions that are not switched off);
 5. the built-in (C) functions of the forbidden modules and names of NumPy, SciPy,
    scikit-image and scikit-learn (``correlate2``, ``c_einsum``, ``_sigtools._convolve2d``,
    SciPy's FFTs and ``ndimage`` filters) have their call slot (``vectorcall``) pointed at a
@@ -98,9 +100,10 @@ How a call is refused, in five layers (each catches what another may miss):
    ``operator.methodcaller``, ``np.frompyfunc``, ``np.vectorize``), from any thread; with
    ``patches``, ``numpy.ndarray``'s ``tp_new`` slot refuses a ``buffer`` (``np.ndarray(shape,
    dtype, x, 0, strides)``, ``ndarray.__new__``, ``map(np.ndarray, ...)``). Such a call raises
-   ``SystemError`` where it is made; the block then fails naming it. The slot offsets are read
-   from the interpreter's type objects and checked against what Python reports; elsewhere than
-   64-bit CPython this layer is left out.
+   ``SystemError`` where it is made; the block then fails naming it, and also if a slot no
+   longer holds its refuser when the block ends. The slot offsets are read from the
+   interpreter's type objects and checked against what Python reports; elsewhere than 64-bit
+   CPython this layer is left out.
 
 What it cannot see (the grader's static scan flags what these need: private modules,
 ``importlib``, ``sys.modules``, computed attribute names, ``exec``):
@@ -108,9 +111,12 @@ What it cannot see (the grader's static scan flags what these need: private modu
 - NumPy's FFT kernels (``numpy.fft._pocketfft_umath``: ufuncs, which have no call slot of the
   kind above) handed to ``map`` by another C function; the public ``numpy.fft`` functions are
   refused;
-- an extension module imported afresh inside the block (after ``del sys.modules[...]``), where
-  that makes new C function objects: direct calls of them are still refused by their module's
-  name, calls from ``map`` are not;
+- an extension module that Python loads again from its cache without an import event (after
+  ``del sys.modules[...]``), where that makes new C function objects: direct calls of them are
+  still refused by their module's name, calls from ``map`` are not;
+- a slot or a ``__code__`` put back and switched off again inside the block through a
+  ``ctypes`` object made before it (a ``ctypes`` object's ``value`` is set without an audit
+  event);
 - an array interface whose key names are computed at run time (``"str" + "ides"``);
 - a process started before the block and fed through a pipe (the grader fails a check while a
   child process the submission started is alive, as it does for threads), and PyTorch operators
