@@ -355,8 +355,16 @@ def install(namespace, name, secret, imports, checks, defined=()):
         return found
 
     # Child processes: those of the kernel's threads, from /proc (where there is one). A zombie
-    # (a process that ended and was not waited for) runs nothing and is left alone.
+    # (a process that ended and was not waited for) runs nothing and is left alone. The kernel
+    # becomes a "subreaper" (Linux): a grandchild whose parent exited (a double fork, a daemon)
+    # becomes its child, instead of init's, and is seen too.
     _listdir, _open, _OSError = os.listdir, open, OSError
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+    except (ImportError, OSError, AttributeError):
+        pass
 
     def child_processes():
         found = {}

@@ -252,11 +252,19 @@ THREADS = {
 }
 
 
-def test_a_check_does_not_run_beside_a_child_process_the_submission_started(book, tmp_path):
+HELPERS = {
+    "a child fed through a pipe": ("import subprocess, sys\n\n_helper = subprocess.Popen([sys.executable, '-c', "
+                                   "'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)"),
+    "a grandchild whose parent exited (a double fork)": (
+        "import subprocess, sys\n\nsubprocess.run([sys.executable, '-c', 'import subprocess, sys; "
+        "subprocess.Popen([sys.executable, \"-c\", \"import time; time.sleep(20)\"])'], check=True)"),
+}
+
+
+@pytest.mark.parametrize("how", list(HELPERS))
+def test_a_check_does_not_run_beside_a_child_process_the_submission_started(book, tmp_path, how):
     """A process started before the checks and fed through a pipe is out of sight of forbid."""
-    helper = ("import subprocess, sys\n\n_helper = subprocess.Popen([sys.executable, '-c', "
-              "'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)")
-    nb = submission(book, {"shift": "return x + 0.5 * c"}, {"shift": helper})
+    nb = submission(book, {"shift": "return x + 0.5 * c"}, {"shift": HELPERS[how]})
     report = graded(book, tmp_path, nb)
     text = "\n".join(report.lines())
     assert scores(report) == {"7.1": 2, "7.2": 3, "7.3": 0, "7.5": 0}, text
