@@ -265,6 +265,14 @@ def test_notebook_json_is_formatted_as_nbformat_writes_it():
         json.loads(text)
 
 
+@pytest.mark.parametrize("path", EXECUTED, ids=ids(EXECUTED))
+def test_code_cells_fit_the_page(path):
+    # DESIGN.md section 3: a code line over 88 characters makes its cell scroll sideways
+    wide = [(index, len(line)) for index, cell in enumerate(read(path).cells)
+            if cell.cell_type == "code" for line in cell.source.splitlines() if len(line) > 88]
+    assert not wide, f"{path.name}: code lines over 88 characters (cell index, length): {wide}"
+
+
 def test_code_shown_with_literalinclude_fits_the_page():
     # a listing wider than 88 characters scrolls sideways on the web page, as a code cell would
     for path, target, pyobject in _literalincludes():
