@@ -258,6 +258,7 @@ _ESCAPES = Category(
 _HITS: list[str] = []          # what the switched-off functions record when they are called
 _RAISERS: dict[int, tuple[types.FunctionType, types.CodeType]] = {}   # id(f) -> (f, its raiser)
 _OWN_GLOBALS = globals()
+_OWN_FILE = __file__   # with the globals: code run with this module's globals by exec is not ours
 
 
 class Watch:
@@ -762,8 +763,8 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
                     return
                 else:
                     call = f"{code.co_qualname} (from the notebook)"
-            elif frame.f_globals is _OWN_GLOBALS or (code.co_name.endswith("_dispatcher")
-                                                     and module.startswith("numpy")):
+            elif (frame.f_globals is _OWN_GLOBALS and code.co_filename == _OWN_FILE) or (
+                    code.co_name.endswith("_dispatcher") and module.startswith("numpy")):
                 return   # the helper itself; a NumPy dispatcher (the function it calls is judged)
             elif module.startswith(plan.allowed) or code in plan.allowed_codes:
                 allowed_frames[frame] = True
@@ -774,7 +775,8 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
             else:
                 return
         elif event == "c_call":
-            if frame in allowed_frames or frame.f_globals is _OWN_GLOBALS:
+            if frame in allowed_frames or (frame.f_globals is _OWN_GLOBALS
+                                           and frame.f_code.co_filename == _OWN_FILE):
                 return
             name, module = getattr(arg, "__name__", ""), _module_of_c(arg)
             owner = type(getattr(arg, "__self__", None)).__name__

@@ -492,3 +492,19 @@ def test_importing_a_forbidden_module_for_the_first_time_inside_the_block_is_ref
               "except AssertionError as error:\n    print(error)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert "your code called import scipy.signal (a forbidden module" in out, out
+
+
+def test_code_run_with_the_helper_s_own_globals_is_not_exempt():
+    """The profiler leaves the helper's own calls alone; code exec'd in its namespace is not its."""
+    import _thread
+
+    import cnnbook.exercise_checks as helper
+
+    namespace = vars(helper)
+    namespace["_student_start"] = _thread.start_new_thread
+    try:
+        with pytest.raises(AssertionError, match="start_new_thread"):
+            with forbid("conv"):
+                exec("_student_start(len, ((),))", namespace)
+    finally:
+        namespace.pop("_student_start", None)
