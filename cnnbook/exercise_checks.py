@@ -817,7 +817,8 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
         modes = [refuse_operators(plan.refuse_torch, watch), refuse_functions(plan.refuse_torch, watch)]
     gc_was_enabled = gc.isenabled()
     previous_profile, previous_threading = sys.getprofile(), threading.getprofile()
-    hits_before, new_errors_before = len(_HITS), len(_NEW_ERRORS)
+    hits = _HITS   # the record the raisers write to, whatever the module's name is bound to later
+    hits_before, new_errors_before = len(hits), len(_NEW_ERRORS)
     entered, saved_code, saved_slots, error = [], {}, [], None
     _install_audit_hook()
     _PAUSED[0] += 1   # what follows is refused inside a block: not to an enclosing block's hook
@@ -864,11 +865,13 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
     if isinstance(error, SystemError) and len(_NEW_ERRORS) > new_errors_before:
         error = _NEW_ERRORS[new_errors_before]   # an ndarray(...) error, passed on by its slot
     del _NEW_ERRORS[new_errors_before:]
-    if len(_HITS) < hits_before:
+    if _HITS is not hits:
+        watch.hit("something that replaced the record of forbidden calls")
+    if len(hits) < hits_before:
         watch.hit("something that cleared the record of forbidden calls")
-    for label in _HITS[hits_before:]:   # calls of switched-off functions, from any thread
+    for label in hits[hits_before:]:   # calls of switched-off functions, from any thread
         watch.hit(label)
-    del _HITS[hits_before:]
+    del hits[hits_before:]
     if watch.calls:
         raise AssertionError(watch.message()) from error
     if error is not None:

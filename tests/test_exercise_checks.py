@@ -508,3 +508,19 @@ def test_code_run_with_the_helper_s_own_globals_is_not_exempt():
                 exec("_student_start(len, ((),))", namespace)
     finally:
         namespace.pop("_student_start", None)
+
+
+def test_replacing_the_record_of_forbidden_calls_fails_the_block():
+    import cnnbook.exercise_checks as helper
+
+    record = helper._HITS
+    try:
+        with pytest.raises(AssertionError, match="replaced the record"):
+            with forbid("conv"):
+                helper._HITS = []   # where the refusers write now: not where the block reads
+                try:
+                    list(map(CORRELATE2, [X[0]], [KERNEL[0]], [0]))
+                except SystemError:
+                    pass
+    finally:
+        helper._HITS = record
