@@ -116,7 +116,8 @@ What it cannot see (the grader's static scan flags what these need: private modu
   still refused by their module's name, calls from ``map`` are not;
 - a slot or a ``__code__`` put back and switched off again inside the block through a
   ``ctypes`` object made before it (a ``ctypes`` object's ``value`` is set without an audit
-  event);
+  event), and this module's own state (its record of calls, the audit hook's switch) changed
+  and put back before the block ends (a change left in place fails the block);
 - an array interface whose key names are computed at run time (``"str" + "ides"``);
 - a process started before the block and fed through a pipe (the grader fails a check while a
   child process the submission started is alive, as it does for threads), and PyTorch operators
@@ -842,6 +843,8 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
         except BaseException as exc:  # noqa: BLE001 - re-raised below, or replaced by the verdict
             error = exc
         finally:
+            if _PAUSED[0] or not any(w is watch for w in _ACTIVE):
+                watch.hit("something that switched off the check's audit hook")
             _PAUSED[0] += 1
             if watch in _ACTIVE:
                 _ACTIVE.remove(watch)

@@ -524,3 +524,16 @@ def test_replacing_the_record_of_forbidden_calls_fails_the_block():
                     pass
     finally:
         helper._HITS = record
+
+
+def test_switching_off_the_audit_hook_fails_the_block():
+    import cnnbook.exercise_checks as helper
+
+    for switch_off in (lambda: helper._ACTIVE.clear(), lambda: helper._PAUSED.__setitem__(0, 1)):
+        with pytest.raises(AssertionError, match="switched off the check's audit hook"):
+            with forbid("conv"):
+                switch_off()
+        helper._PAUSED[0] = 0
+    with forbid("conv") as watch:
+        pass
+    assert watch.calls == [] and helper._ACTIVE == [] and helper._PAUSED == [0]
