@@ -94,7 +94,8 @@ How a call is refused, in five layers (each catches what another may miss):
    functions that are not switched off);
 5. the built-in (C) functions of the forbidden modules and names of NumPy, SciPy,
    scikit-image and scikit-learn (``correlate2``, ``c_einsum``, ``_sigtools._convolve2d``,
-   SciPy's FFTs and ``ndimage`` filters) have their call slot (``vectorcall``) pointed at a
+   SciPy's FFTs and ``ndimage`` filters) and the ufuncs of the forbidden modules (NumPy's FFT
+   kernels in ``numpy.fft._pocketfft_umath``) have their call slot (``vectorcall``) pointed at a
    function that records the call and fails it, so every caller reaches the refusal, a C one
    too (``map``, ``itertools.starmap``, ``functools.reduce``, ``sorted(key=...)``,
    ``operator.methodcaller``, ``np.frompyfunc``, ``np.vectorize``), from any thread; with
@@ -108,9 +109,6 @@ How a call is refused, in five layers (each catches what another may miss):
 What it cannot see (the grader's static scan flags what these need: private modules,
 ``importlib``, ``sys.modules``, computed attribute names, ``exec``):
 
-- NumPy's FFT kernels (``numpy.fft._pocketfft_umath``: ufuncs, which have no call slot of the
-  kind above) handed to ``map`` by another C function; the public ``numpy.fft`` functions are
-  refused;
 - an extension module that Python loads again from its cache without an import event (after
   ``del sys.modules[...]``), where that makes new C function objects: direct calls of them are
   still refused by their module's name, calls from ``map`` are not;
@@ -566,7 +564,7 @@ def _install_audit_hook() -> None:
 
 
 # C functions are switched off by their call slot: the ``vectorcall`` pointer of a built-in
-# function object, through which every caller reaches it (``map``, ``functools.reduce``,
+# function object or a ufunc, through which every caller reaches it (``map``, ``functools.reduce``,
 # ``operator.methodcaller``, ``np.frompyfunc``, a saved reference), is pointed at a function that
 # records the call and fails it; ``numpy.ndarray``'s ``tp_new`` slot refuses a ``buffer``. The
 # offsets are read from the interpreter's own type objects and checked against what Python reports
@@ -640,12 +638,17 @@ def _layout() -> types.SimpleNamespace:
 
     if word(id(Plain) + 312) != word(id(object) + 312):   # tp_new, inherited by a plain class
         return _LAYOUT
+    ufunc, ufunc_offset = numpy.ufunc, word(id(numpy.ufunc) + 56)
+    if not (type_fields_match(ufunc) and ufunc.__flags__ & (1 << 11) and 16 < ufunc_offset <= ufunc.__basicsize__ - 8
+            and word(id(numpy.add) + ufunc_offset) == word(id(numpy.multiply) + ufunc_offset) != 0):
+        ufunc_offset = 0   # ufuncs keep their slot
     vectorcall = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                    ctypes.c_void_p)
     new = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p)
     refuser, new_array = vectorcall(_refuse_c_call), new(_new_array)
     vars(_LAYOUT).update(
-        ready=True, ctypes=ctypes, vectorcall=offset, refuser=refuser, new_array=new_array,
+        ready=True, ctypes=ctypes, vectorcall=offset, ufunc_vectorcall=ufunc_offset, refuser=refuser,
+        new_array=new_array,
         refuser_address=ctypes.cast(refuser, ctypes.c_void_p).value,
         new_array_address=ctypes.cast(new_array, ctypes.c_void_p).value,
         ndarray_slot=id(numpy.ndarray) + 312,
@@ -653,22 +656,30 @@ def _layout() -> types.SimpleNamespace:
     return _LAYOUT
 
 
-def _c_functions(plan: _Plan, allow) -> list:
-    """The built-in (C) functions of NumPy, SciPy, scikit-image and scikit-learn that the block
-    refuses, and those given in ``calls``. PyTorch's are refused by its modes. An ``allow``ed
-    routine keeps the C functions of its library whose name starts with its own
-    (``numpy.correlate`` keeps ``correlate2``)."""
+def _c_functions(plan: _Plan, allow) -> list[tuple[object, str]]:
+    """The built-in (C) functions and the ufuncs of NumPy, SciPy, scikit-image and scikit-learn
+    that the block refuses, and the built-ins given in ``calls``, each with its name. PyTorch's
+    are refused by its modes. An ``allow``ed routine keeps the C functions of its library whose
+    name starts with its own (``numpy.correlate`` keeps ``correlate2``)."""
+    given = [(f, f"{_module_of_c(f)}.{f.__name__}") for f in plan.c_functions]
     key = (plan.modules, tuple(sorted(plan.names)), plan.allowed, tuple(allow), len(sys.modules))
     cached = _C_FUNCTIONS.get(key)
     if cached is not None:
-        return cached + plan.c_functions
+        return cached + given
+    ufunc = type(sys.modules["numpy"].add) if "numpy" in sys.modules else None
     exempt = [(a.split(".")[0], a.split(".")[-1]) for a in allow if "." in a]   # (library, name)
     found = {}
     for module_name, module in list(sys.modules.items()):
         if module_name.partition(".")[0] not in _C_ROOTS or not isinstance(module, types.ModuleType):
             continue
         for value in list(vars(module).values()):
-            if type(value) is not types.BuiltinFunctionType or id(value) in found:
+            if id(value) in found:
+                continue
+            if type(value) is ufunc:   # NumPy's FFT kernels: by the module they are in
+                if module_name.startswith(plan.modules) and not module_name.startswith(plan.allowed):
+                    found[id(value)] = (value, f"{module_name}.{value.__name__}")
+                continue
+            if type(value) is not types.BuiltinFunctionType:
                 continue
             name, where = value.__name__, _module_of_c(value)
             root = where.partition(".")[0]
@@ -676,27 +687,29 @@ def _c_functions(plan: _Plan, allow) -> list:
                     or any(root == r and name.startswith(n) for r, n in exempt):
                 continue
             if where.startswith(plan.modules) or name in plan.names:
-                found[id(value)] = value
+                found[id(value)] = (value, f"{where}.{name}")
     _C_FUNCTIONS.clear()
     _C_FUNCTIONS[key] = list(found.values())
-    return _C_FUNCTIONS[key] + plan.c_functions
+    return _C_FUNCTIONS[key] + given
 
 
 def _switch_off_c(plan: _Plan, allow, saved: list) -> None:
-    """Point the call slots of the block's C functions at refusers, noting in ``saved`` the
-    (address, value) pairs to put back."""
+    """Point the call slots of the block's C functions at refusers, noting in ``saved`` what to
+    put back: (address, original value, refuser, name)."""
     layout = _layout()
     if not layout.ready:
         return
-    ctypes = layout.ctypes
-    slots = [(id(f) + layout.vectorcall, layout.refuser_address, f) for f in _c_functions(plan, allow)]
+    ctypes, slots = layout.ctypes, []
+    for f, label in _c_functions(plan, allow):
+        offset = layout.vectorcall if type(f) is types.BuiltinFunctionType else layout.ufunc_vectorcall
+        if offset:
+            slots.append((id(f) + offset, layout.refuser_address, label))
+            _C_LABELS[id(f)] = label
     if plan.strided:
-        slots.append((layout.ndarray_slot, layout.new_array_address, None))
-    for address, value, f in slots:
+        slots.append((layout.ndarray_slot, layout.new_array_address, _STRIDED_VIEW))
+    for address, value, label in slots:
         slot = ctypes.c_void_p.from_address(address)
-        label = f"{_module_of_c(f)}.{f.__name__}" if f is not None else "numpy.ndarray"
         saved.append((address, slot.value, value, label))
-        _C_LABELS[id(f)] = label
         slot.value = value
 
 

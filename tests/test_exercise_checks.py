@@ -252,6 +252,7 @@ def _c_routes():
         row_objects[k], kernel_objects[k] = rows[k], kernels[k]
     c2c = scipy.fft._pocketfft.pypocketfft.c2c
     correlate1d = scipy.ndimage._nd_image.correlate1d
+    fft_kernel = functools.partial(np.fft._pocketfft_umath.fft, out=np.empty(6, complex))
     return {
         "map": ("conv", lambda: list(map(CORRELATE2, rows, kernels, [0, 0])), "correlate2"),
         "itertools.starmap": ("conv", lambda: list(itertools.starmap(CORRELATE2, [(X[0], KERNEL[0], 0)])),
@@ -270,6 +271,10 @@ def _c_routes():
                               "c2c"),
         "scipy.ndimage's C filter": ("pool", lambda: list(map(correlate1d, [X[0]], [KERNEL[0]], [0], [X[0].copy()],
                                                               [3], [0.0], [0])), "correlate1d"),
+        "NumPy's FFT kernel (a ufunc)": ("fft", lambda: list(map(fft_kernel, [X[0].astype(complex)], [1.0])),
+                                         "_pocketfft_umath.fft"),
+        "NumPy's FFT kernel called directly": ("fft", lambda: fft_kernel(X[0].astype(complex), 1.0),
+                                               "_pocketfft_umath.fft"),
         "np.einsum's C core": ("einsum", lambda: list(map(np._core.multiarray.c_einsum, ["ij,ij->"], [X], [X])),
                                "c_einsum"),
     }
