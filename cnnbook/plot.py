@@ -1667,3 +1667,111 @@ def plot_norm_axes(N: int = 6, C: int = 6, groups: int = 2, *, kinds: Sequence[s
         fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# =============================================================================================
+# Chapter 8: where LeNet's parameters and multiply-adds live; two implementations, one curve
+# =============================================================================================
+__all__ += ["plot_layer_costs", "plot_twin_losses"]
+
+
+def plot_layer_costs(rows, *, title: str | None = None):
+    """Parameters and multiply-adds per layer, as two bar charts side by side.
+
+    Parameters
+    ----------
+    rows : sequence of rows with attributes ``name``, ``type``, ``params`` and ``macs``
+        Usually ``cnnbook.models.summary(model, input_shape)``; rows with neither parameters
+        nor multiply-adds (activations, pooling, flatten) are left out.
+    title : str, optional
+        Title above both charts.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two axes, one bar per kept row in each, labelled ``"<name> <type>"`` and annotated
+        with the row's share of the total.
+    """
+    kept = [r for r in rows if r.params > 0 or r.macs > 0]
+    if not kept:
+        raise ValueError("rows: no row has parameters or multiply-adds")
+    labels = [f"{r.name} {r.type}" for r in kept]
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 0.35 * len(kept) + 1.4), dpi=DPI,
+                             sharey=True)
+    for ax, key, name in zip(axes, ("params", "macs"), ("parameters", "multiply-adds")):
+        values = np.array([getattr(r, key) for r in kept], dtype=np.float64)
+        total = values.sum()
+        positions = np.arange(len(kept))
+        ax.barh(positions, values, color="#4c72b0" if key == "params" else "#dd8452")
+        for i, v in enumerate(values):
+            share = 100 * v / total if total else 0.0
+            ax.text(v, i, f" {int(v):,} ({share:.{0 if share >= 1 or v == 0 else 1}f} %)",
+                    va="center", fontsize=8)
+        ax.set_xlim(0, 1.45 * max(values.max(), 1.0))
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.set_xlabel(f"{name} (total {int(total):,})")
+        ax.set_title(f"where the {name} are")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(np.arange(len(kept)), labels)
+    axes[0].invert_yaxis()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_twin_losses(losses: Mapping[str, Sequence[float]], *, steps_per_epoch: int | None = None,
+                     title: str | None = None):
+    """Two training curves of the same run and their difference, step by step.
+
+    Parameters
+    ----------
+    losses : mapping label -> sequence of float
+        Exactly two curves of the same length (e.g. the NumPy engine and PyTorch).
+    steps_per_epoch : int, optional
+        If given, dotted vertical lines mark the epochs.
+    title : str, optional
+        Title above both panels.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Left: both curves over the optimizer steps. Right: their absolute difference on a
+        logarithmic axis (steps where the two are exactly equal are drawn at the bottom of the
+        axis, as open markers).
+    """
+    if len(losses) != 2:
+        raise ValueError(f"losses: expected exactly two curves, got {len(losses)}")
+    (name_a, a), (name_b, b) = ((k, np.asarray(v, dtype=np.float64)) for k, v in losses.items())
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"losses: expected two 1-D curves of the same length, got shapes "
+                         f"{a.shape} and {b.shape}")
+    steps = np.arange(1, a.size + 1)
+    diff = np.abs(a - b)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.2), dpi=DPI)
+    left.plot(steps, a, label=name_a, linewidth=2.5, alpha=0.6)
+    left.plot(steps, b, label=name_b, linewidth=1.0, linestyle="--", color="black")
+    left.set_xlabel("optimizer step")
+    left.set_ylabel("mini-batch loss")
+    left.set_title("the two loss curves")
+    left.legend(fontsize=8)
+    nonzero = diff > 0
+    floor = diff[nonzero].min() / 10 if nonzero.any() else 1e-17
+    right.semilogy(steps[nonzero], diff[nonzero], ".", markersize=3, label="difference")
+    if (~nonzero).any():
+        right.semilogy(steps[~nonzero], np.full((~nonzero).sum(), floor), "o", markersize=3,
+                       markerfacecolor="none", color="grey", label="exactly equal")
+    right.set_xlabel("optimizer step")
+    right.set_ylabel(f"|{name_a} − {name_b}|")
+    right.set_title("their difference (log scale)")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        if steps_per_epoch:
+            for s in range(steps_per_epoch, a.size, steps_per_epoch):
+                ax.axvline(s + 0.5, color="grey", linestyle=":", linewidth=0.8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

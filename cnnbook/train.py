@@ -130,7 +130,8 @@ def train_epoch_numpy(model, x, y, *, batch_size, optimizer, rng, step_losses=No
     y : ndarray of int, shape (N,)
     batch_size : int
     optimizer : object with ``zero_grad()`` and ``step()``
-        Usually ``cnnbook.optim.SGD`` or ``cnnbook.optim.Adam`` over ``model.parameters()``.
+        Usually ``cnnbook.optim.SGD`` or ``cnnbook.optim.Adam`` over
+        ``model.parameters()``.
     rng : numpy.random.Generator
         Shuffles the mini-batches (``cnnbook.data.batches``).
     step_losses : list, optional
