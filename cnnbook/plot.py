@@ -1775,3 +1775,156 @@ def plot_twin_losses(losses: Mapping[str, Sequence[float]], *, steps_per_epoch: 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# =============================================================================================
+# Chapter 9: where a network's parameters live and where its multiply-adds go
+# =============================================================================================
+__all__ += ["plot_cost_shares"]
+
+
+def plot_cost_shares(networks: Mapping[str, Sequence], *, suptitle: str | None = None,
+                     colours: Mapping[str, str] | None = None):
+    """For each network, the share of its parameters and of its multiply-adds per layer.
+
+    One row per network and two panels per row: the left one shows what percentage of the
+    network's parameters each layer holds, the right one what percentage of its multiply-adds
+    (MACs) each layer performs. Bars are coloured by the layer's kind (e.g. "conv", "dense"),
+    and the legend gives each kind's total share, so that "the dense layers hold most of the
+    parameters, the convolutions do most of the work" can be read at a glance.
+
+    Parameters
+    ----------
+    networks : mapping name -> sequence of (layer, kind, params, macs)
+        ``layer`` labels the bar, ``kind`` chooses its colour, ``params`` and ``macs`` are
+        non-negative counts (e.g. from :func:`cnnbook.models.summary`), at least one of each
+        positive per network.
+    suptitle : str, optional
+    colours : mapping kind -> Matplotlib colour, optional
+        Default: a colour of the "tab10" cycle per kind, in order of first appearance.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        ``2 * len(networks)`` axes, row by row: parameters, MACs.
+    """
+    if not isinstance(networks, Mapping) or not networks:
+        raise ValueError("networks: expected a non-empty mapping name -> rows")
+    checked = {}
+    for name, rows in networks.items():
+        rows = list(rows)
+        if not rows or any(len(r) != 4 for r in rows):
+            raise ValueError(f"networks[{name!r}]: expected rows (layer, kind, params, macs), "
+                             f"got {rows!r}")
+        params = np.array([float(r[2]) for r in rows])
+        work = np.array([float(r[3]) for r in rows])
+        if (params < 0).any() or (work < 0).any() or params.sum() <= 0 or work.sum() <= 0:
+            raise ValueError(f"networks[{name!r}]: counts must be non-negative, with a positive "
+                             f"total of parameters and of MACs")
+        checked[name] = ([str(r[0]) for r in rows], [str(r[1]) for r in rows], params, work)
+    kinds = list(dict.fromkeys(k for _, ks, _, _ in checked.values() for k in ks))
+    palette = plt.get_cmap("tab10").colors
+    colour_of = {k: palette[i % len(palette)] for i, k in enumerate(kinds)}
+    if colours is not None:
+        colour_of.update(colours)
+    fig, axes = plt.subplots(len(checked), 2, figsize=(PAGE_WIDTH, 2.9 * len(checked)),
+                             dpi=DPI, squeeze=False)
+    for row, (name, (layers, layer_kinds, params, work)) in enumerate(checked.items()):
+        for ax, counts, what in ((axes[row, 0], params, "parameters"),
+                                 (axes[row, 1], work, "multiply-adds")):
+            share = 100 * counts / counts.sum()
+            xs = np.arange(len(layers))
+            for kind in dict.fromkeys(layer_kinds):
+                mask = np.array([k == kind for k in layer_kinds])
+                total = share[mask].sum()
+                ax.bar(xs[mask], share[mask], color=colour_of[kind], width=0.8,
+                       label=f"{kind}: {total:.0f} %")
+            ax.set_xticks(xs, layers, rotation=90, fontsize=7)
+            ax.set_ylabel(f"% of {what}")
+            ax.set_ylim(0, max(share.max() * 1.4, 1))        # room for the legend
+            total = counts.sum()
+            scale = (f"{total / 1e9:.2f} G" if total >= 1e9 else f"{total / 1e6:.1f} M"
+                     if total >= 1e6 else f"{total:,.0f}")
+            ax.set_title(f"{name}: {what} ({scale})", fontsize=10)
+            ax.legend(fontsize=8, loc="upper left")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["plot_stacked_costs"]
+
+
+def plot_stacked_costs(labels: Sequence[str], parts: Sequence[str], params, macs, *,
+                       title: str | None = None, colours: Sequence | None = None):
+    """Parameters and multiply-adds per row, each bar split into parts (stacked bars).
+
+    Two panels side by side, one horizontal bar per row (e.g. per Inception block), each bar
+    stacked from its parts (e.g. the block's four branches): the left panel counts
+    parameters, the right one multiply-adds (MACs). The legend gives every part's share of
+    the total.
+
+    Parameters
+    ----------
+    labels : sequence of str, length R
+        One label per row (bar), drawn top to bottom.
+    parts : sequence of str, length P
+        The names of the parts every bar is split into.
+    params, macs : array_like, shape (R, P)
+        Non-negative counts; a part a row does not have is 0. Each array needs a positive
+        total.
+    title : str, optional
+        Title above both panels.
+    colours : sequence of P Matplotlib colours, optional
+        Default: the "tab10" cycle.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two axes with ``R * P`` bar segments each (zero-width segments included).
+    """
+    labels, parts = [str(s) for s in labels], [str(s) for s in parts]
+    if not labels or not parts:
+        raise ValueError("labels and parts: expected at least one of each")
+    tables = {}
+    for name, values in (("params", params), ("macs", macs)):
+        array = np.asarray(values, dtype=np.float64)
+        if array.shape != (len(labels), len(parts)):
+            raise ValueError(f"{name}: expected shape (len(labels), len(parts)) = "
+                             f"{(len(labels), len(parts))}, got {array.shape}")
+        if (array < 0).any() or not np.isfinite(array).all() or array.sum() <= 0:
+            raise ValueError(f"{name}: counts must be finite and non-negative with a "
+                             f"positive total")
+        tables[name] = array
+    if colours is None:
+        palette = plt.get_cmap("tab10").colors
+        colours = [palette[i % len(palette)] for i in range(len(parts))]
+    elif len(colours) != len(parts):
+        raise ValueError(f"colours: expected {len(parts)} colours, got {len(colours)}")
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 0.32 * len(labels) + 2.4), dpi=DPI,
+                             sharey=True)
+    positions = np.arange(len(labels))
+    for ax, key, what in zip(axes, ("params", "macs"), ("parameters", "multiply-adds")):
+        array = tables[key]
+        total = array.sum()
+        left = np.zeros(len(labels))
+        for j, part in enumerate(parts):
+            share = 100 * array[:, j].sum() / total
+            ax.barh(positions, array[:, j], left=left, color=colours[j], height=0.75,
+                    label=f"{part} ({share:.0f} %)")
+            left += array[:, j]
+        scale, unit = (1e9, "G") if left.max() >= 1e9 else (1e6, "M")
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _, s=scale: f"{v / s:g}"))
+        whole = f"{total / 1e9:.2f} G" if total >= 1e9 else f"{total / 1e6:.2f} M"
+        ax.set_xlabel(f"{what} ({unit}); total {whole}")
+        ax.set_title(f"where the {what} are", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+                  frameon=False)
+    axes[0].set_yticks(positions, labels)
+    axes[0].invert_yaxis()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
