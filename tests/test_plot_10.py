@@ -1,0 +1,52 @@
+"""Specification of the figure chapter 10 (GoogLeNet and Inception) adds to cnnbook.plot."""
+from plot_helpers import close_figures, closes_cleanly  # noqa: F401 (headless backend first)
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from cnnbook import plot
+
+
+def test_plot_stacked_costs_is_exported():
+    assert "plot_stacked_costs" in plot.__all__ and callable(plot.plot_stacked_costs)
+
+
+def test_every_row_is_one_bar_stacked_from_its_parts():
+    params = np.array([[1, 2, 0], [3, 0, 4]])
+    macs = np.array([[10, 0, 5], [0, 7, 1]])
+    fig = plot.plot_stacked_costs(["a", "b"], ["x", "y", "z"], params, macs, title="t")
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    for ax, table in zip(fig.axes, (params, macs)):
+        bars = ax.patches
+        assert len(bars) == 6                                   # rows x parts segments
+        widths = np.array([b.get_width() for b in bars]).reshape(3, 2).T   # part-major
+        assert np.array_equal(widths, table)
+        ends = np.array([b.get_x() + b.get_width() for b in bars]).reshape(3, 2)[-1]
+        assert np.array_equal(ends, table.sum(axis=1))           # stacked to the row total
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert [s.split()[0] for s in legend] == ["x", "y", "z"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a", "b"]
+    assert fig.get_size_inches()[0] <= plot.PAGE_WIDTH and fig.get_dpi() <= 100
+    assert closes_cleanly(fig)
+
+
+def test_the_legend_gives_each_parts_share_of_the_total():
+    fig = plot.plot_stacked_costs(["a"], ["x", "y"], [[1, 3]], [[1, 1]])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["x (25 %)", "y (75 %)"]
+
+
+@pytest.mark.parametrize("params, macs", [
+    ([[1, 2]], [[1, 2, 3]]),              # shapes differ from (rows, parts)
+    ([[-1, 2]], [[1, 2]]),                # negative count
+    ([[0, 0]], [[1, 2]]),                 # zero total
+    ([[np.nan, 1]], [[1, 2]]),            # not finite
+])
+def test_bad_counts_raise_a_value_error_naming_the_argument(params, macs):
+    with pytest.raises(ValueError, match="params|macs"):
+        plot.plot_stacked_costs(["a"], ["x", "y"], params, macs)
+
+
+def test_colours_must_match_the_parts():
+    with pytest.raises(ValueError, match="colours"):
+        plot.plot_stacked_costs(["a"], ["x", "y"], [[1, 2]], [[1, 2]], colours=["red"])
