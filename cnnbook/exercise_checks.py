@@ -675,8 +675,10 @@ def _c_functions(plan: _Plan, allow) -> list[tuple[object, str]]:
         for value in list(vars(module).values()):
             if id(value) in found:
                 continue
-            if type(value) is ufunc:   # NumPy's FFT kernels: by the module they are in
-                if module_name.startswith(plan.modules) and not module_name.startswith(plan.allowed):
+            if type(value) is ufunc:   # NumPy's FFT kernels: by the extension module they are in
+                if (module_name.startswith(plan.modules) and not module_name.startswith(plan.allowed)
+                        and str(getattr(module, "__file__", "")).endswith((".so", ".pyd"))
+                        and getattr(sys.modules["numpy"], value.__name__, None) is not value):
                     found[id(value)] = (value, f"{module_name}.{value.__name__}")
                 continue
             if type(value) is not types.BuiltinFunctionType:

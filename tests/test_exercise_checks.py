@@ -542,3 +542,14 @@ def test_switching_off_the_audit_hook_fails_the_block():
     with forbid("conv") as watch:
         pass
     assert watch.calls == [] and helper._ACTIVE == [] and helper._PAUSED == [0]
+
+
+def test_numpy_s_own_ufuncs_and_functions_stay_on_in_every_category():
+    """SciPy's modules re-export NumPy's ufuncs (np.add): only what they define is switched off."""
+    with forbid("conv", "patches", "einsum", "fft", "pool", "engine") as watch:
+        sums = list(map(np.add, X[:2], X[2:4]))
+        products = list(map(np.dot, [X], [X]))
+        total = np.frompyfunc(np.multiply, 2, 1)(X[:2], 2.0)
+        got = loops(X, KERNEL)
+    assert watch.calls == [] and len(sums) == 2 and products[0].shape == (6, 6)
+    assert total.shape == (2, 6) and got.shape == (5, 5)
