@@ -50,3 +50,18 @@ def test_bad_counts_raise_a_value_error_naming_the_argument(params, macs):
 def test_colours_must_match_the_parts():
     with pytest.raises(ValueError, match="colours"):
         plot.plot_stacked_costs(["a"], ["x", "y"], [[1, 2]], [[1, 2]], colours=["red"])
+
+
+def test_each_panel_labels_its_own_units():
+    # parameters in millions on the left, multiply-adds in billions on the right: each
+    # panel's tick labels use its own scale (a shared one would print 0.0005 for 0.5 M)
+    params = np.array([[5e5, 1e6]])
+    macs = np.array([[1e9, 2e9]])
+    fig = plot.plot_stacked_costs(["a"], ["x", "y"], params, macs)
+    fig.canvas.draw()
+    left, right = fig.axes
+    assert "(M)" in left.get_xlabel() and "1.50 M" in left.get_xlabel()
+    assert "(G)" in right.get_xlabel() and "3.00 G" in right.get_xlabel()
+    ticks = [t.get_text() for t in left.get_xticklabels() if t.get_text()]
+    assert "1.5" in ticks or "1" in ticks, ticks
+    assert all(float(t) <= 2 for t in ticks), ticks
