@@ -481,7 +481,7 @@ right. Conceptual exercises are answered in the "Your answer" cells. Work in `wo
 """
 
 
-INSTRUCTOR_PAGES = ("instructors.md",)  # left out of the student edition
+INSTRUCTOR_PAGES = ("instructors.md", "runtimes.md")  # left out of the student edition
 
 
 def _student_toc(text: str) -> str:
