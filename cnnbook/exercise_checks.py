@@ -12,9 +12,8 @@ function while the shortcuts it rules out refuse to run::
 If the student's code reaches a forbidden routine, however it got hold of it (by name, through
 a reference saved in a dict before the check, through ``getattr``, from a thread, handed to
 ``map``, ``functools.reduce`` or ``np.frompyfunc``), the block raises an ``AssertionError``
-that names it, for example ``the exercise asks for loops: your code
-called numpy.fft.fft2``. Everything is switched back on when the block ends, also when it
-raises.
+that names it, for example ``the exercise asks for loops: your code called numpy.fft.fft2``.
+Everything is switched back on when the block ends, also when it raises.
 
 ``forbid(*categories, calls=(), allow=(), reason=None)``
 
@@ -56,8 +55,10 @@ Whatever the categories, these fail the block too: starting a thread or a child 
 (``subprocess``, ``os.system``, ``os.fork``, ``multiprocessing``, ``pty.spawn``, ...), switching
 off the profiler, popping PyTorch's modes, ``ctypes``, searching the interpreter's objects
 (``gc.get_objects``, ``gc.get_referrers``), making a code object or rebuilding a function from
-one (``code.replace``, ``types.FunctionType``), putting back a function's ``__code__``. ``limit_lines(lines)`` is the other guard the chapters need: it fails a block in
-which the notebook's own code runs more than ``lines`` lines (a search that should have been a
+one (``code.replace``, ``types.FunctionType``), putting back a function's ``__code__``.
+
+``limit_lines(lines)`` is the other guard the chapters need: it fails a block in which the
+notebook's own code runs more than ``lines`` lines (a search that should have been a
 formula)::
 
     with limit_lines(100_000, "input_sizes(10**12, ...) should not search"):
@@ -118,7 +119,8 @@ What it cannot see (the grader's static scan flags what these need: private modu
   and put back before the block ends (a change left in place fails the block);
 - an array interface whose key names are computed at run time (``"str" + "ides"``);
 - a process started before the block and fed through a pipe (the grader fails a check while a
-  child process the submission started is alive, as it does for threads), and PyTorch operators
+  process the submission started is alive, a double-forked one too, as it does for threads),
+  and PyTorch operators
   called by a thread started before the block (the switched-off Python and C functions raise
   there too; the grader fails a check while a thread the submission started is alive);
 - library code copied into the notebook as text and run there, when the C routine it calls is
