@@ -794,7 +794,10 @@ def scan_submission(cells: list[tuple[str, str]], reference_imports: str = "") -
     ``torch._C``, ``torch.ops``, autograd's engine (``_execution_engine``, ``run_backward``),
     ``torch.autograd.forward_ad``, ``torch.func``, private parts of NumPy, SciPy, PyTorch and
     ``cnnbook`` (SciPy's ``_sigtools``, ``_nd_image``, ...), imports of computed module names,
-    ``getattr`` on a module with a computed name, and the default arguments of functions. FFT
+    ``getattr`` on a module with a computed name, the default arguments of functions, strided
+    views built by hand (``strides=``, ``.strides = ...``, ``np.ndarray`` on another array's
+    buffer, ``__array_interface__``, ``DummyArray``) and other processes (``pty``,
+    ``_posixsubprocess``, ``os.posix_spawn``, ``os.exec*``). FFT
     modules (``np.fft``, ``scipy.fft``, ``torch.fft``) are flagged as worth a look only: an FFT
     is a fair tool in some exercises, and the checks of those that ask for loops switch it off
     (:mod:`cnnbook.exercise_checks`).
