@@ -256,6 +256,24 @@ _ESCAPES = Category(
            "_pop_torch_dispatch_stack", "_pop_torch_function_stack", "DisableTorchFunction",
            "DisableTorchFunctionSubclass", "_DisableTorchDispatch"))
 
+# Of the escapes, those PyTorch itself calls to run a mode's handler (``1 - x`` on a tensor pops
+# the function mode while the mode handles the call): refused only when the call does not come
+# from PyTorch's own code.
+_MODE_ESCAPES = frozenset(_ESCAPES.names) - {"setprofile", "settrace", "start_new_thread",
+                                             "start_new"}
+
+
+def _called_by_torch(frame) -> bool:
+    """Whether ``frame`` (the caller, past ``contextlib``'s frames) is PyTorch's own code."""
+    while frame is not None and frame.f_globals.get("__name__") == "contextlib":
+        frame = frame.f_back
+    torch = sys.modules.get("torch")
+    if frame is None or torch is None or type(frame.f_globals.get("__name__")) is not str:
+        return False
+    folder = str(Path(torch.__file__).parent) + "/"
+    return frame.f_code.co_filename.startswith(folder) and frame.f_globals["__name__"].startswith("torch")
+
+
 _HITS: list[str] = []          # what the switched-off functions record when they are called
 _RAISERS: dict[int, tuple[types.FunctionType, types.CodeType]] = {}   # id(f) -> (f, its raiser)
 _OWN_GLOBALS = globals()
@@ -789,6 +807,8 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
                 return
             elif (module.startswith(plan.modules) or code.co_name in plan.names
                   or code.co_filename.startswith(plan.files)):
+                if code.co_name in _MODE_ESCAPES and _called_by_torch(frame.f_back):
+                    return
                 call = _public_name(module, code.co_qualname, code)
             else:
                 return
@@ -800,6 +820,8 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
             owner = type(getattr(arg, "__self__", None)).__name__
             if module.startswith(plan.allowed) or not (module.startswith(plan.modules) or name in plan.names
                                                        or owner in plan.names):
+                return
+            if (name in _MODE_ESCAPES or owner in _MODE_ESCAPES) and _called_by_torch(frame):
                 return
             plain = owner in ("module", "NoneType") or module.endswith(owner)
             call = f"{module}.{name}" if plain else f"{module}.{owner}.{name}"

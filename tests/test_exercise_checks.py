@@ -127,6 +127,34 @@ def test_switching_off_the_profiler_fails_the_block():
             scipy.signal.correlate2d(X, KERNEL)
 
 
+@pytest.mark.parametrize("category", ["fft", "autograd", "conv", "patches"])
+def test_ordinary_pytorch_operations_run_when_pytorch_is_not_forbidden(category):
+    # PyTorch pops its function mode itself to run a mode's handler (tensor arithmetic, F.pad,
+    # building a layer, np.asarray of a tensor): that is not a way around the check
+    x = torch.arange(9.0).reshape(3, 3)
+    with forbid(category):
+        padded = F.pad(x, (1, 1, 1, 1))
+        y = (1 - x) ** 2
+        array = np.asarray(x)
+        layer = torch.nn.Linear(3, 2)
+    assert padded.shape == (5, 5) and float(y[0, 0]) == 1.0 and array[2, 2] == 8.0
+    assert layer.weight.shape == (2, 3)
+
+
+@pytest.mark.parametrize("escape", [
+    lambda: torch.overrides._pop_mode_temporarily().__enter__(),
+    lambda: torch._C._pop_torch_function_stack(),
+    lambda: torch._C._pop_torch_dispatch_stack(),
+    lambda: torch._C.DisableTorchFunction().__enter__(),
+], ids=["_pop_mode_temporarily", "_pop_torch_function_stack", "_pop_torch_dispatch_stack",
+        "DisableTorchFunction"])
+def test_popping_pytorchs_modes_from_the_notebook_is_refused(escape):
+    with pytest.raises(AssertionError, match="your code called torch"):
+        with forbid("fft"):
+            escape()
+    assert not _get_current_function_mode_stack() and not _get_current_dispatch_mode_stack()
+
+
 def test_autograd_is_refused_however_backward_is_reached_and_no_grad_stays_allowed():
     def backward():
         x = torch.ones(3, requires_grad=True)
