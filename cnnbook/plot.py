@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from cnnbook.fonts import use_cjk_font
 
@@ -1926,5 +1926,85 @@ def plot_stacked_costs(labels: Sequence[str], parts: Sequence[str], params, macs
     axes[0].invert_yaxis()
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["plot_inception_block"]
+
+#: Colours of the layer kinds in :func:`plot_inception_block`.
+INCEPTION_COLOURS = {"1 × 1": "#c6dbef", "3 × 3": "#fdd0a2", "5 × 5": "#c7e9c0",
+                     "pool": "#dadaeb", "data": "#f0f0f0"}
+
+
+def plot_inception_block(c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, *, size=None,
+                         title: str | None = None):
+    """The Inception block as a diagram: input, four branches, concatenation.
+
+    Every box names its layer and the number of channels it outputs; the input box and the
+    concatenation box give the channels (and ``size``, the height and width, if given).
+    Boxes are coloured by kind: 1 × 1, 3 × 3 and 5 × 5 convolutions, max pooling.
+
+    Parameters
+    ----------
+    c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj : int
+        The input channels and the six channel numbers of the block (positive), in the order
+        of ``cnnbook.models.Inception``.
+    size : int or (int, int), optional
+        Height and width of the input (kept by every branch).
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes with 9 boxes (input, 7 layers, concatenation) and their arrows.
+    """
+    counts = {"c_in": c_in, "c1": c1, "c3_reduce": c3_reduce, "c3": c3,
+              "c5_reduce": c5_reduce, "c5": c5, "pool_proj": pool_proj}
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    if size is not None:
+        h, w = (size, size) if np.isscalar(size) else tuple(size)
+        where = f" × {h} × {w}"
+    else:
+        where = ""
+    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH, 8.0), 4.2), dpi=DPI)
+    ax.set_xlim(0, 8)
+    ax.set_ylim(0, 5.2)
+    ax.axis("off")
+    box_w, box_h = 1.7, 0.62
+
+    def box(x, y, text, kind, width=box_w):
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - box_h / 2), width, box_h,
+                                    boxstyle="round,pad=0.03", linewidth=1,
+                                    edgecolor="#444444", facecolor=INCEPTION_COLOURS[kind]))
+        ax.text(x, y, text, ha="center", va="center", fontsize=8.5)
+
+    def arrow(x, y0, y1):                 # vertical, from a box's top to the next's bottom
+        ax.add_patch(FancyArrowPatch((x, y0 + box_h / 2 + 0.04), (x, y1 - box_h / 2 - 0.04),
+                                     arrowstyle="-|>", mutation_scale=10, linewidth=1,
+                                     color="#444444"))
+
+    columns = [1.1, 3.03, 4.97, 6.9]
+    bottom, top = 0.45, 4.7
+    box(4.0, bottom, f"input: {c_in}{where}", "data", width=7.6)
+    out = c1 + c3 + c5 + pool_proj
+    box(4.0, top, f"concatenate along the channels: {out}{where}", "data", width=7.6)
+    branches = [
+        [("1 × 1 conv", c1, "1 × 1")],
+        [("1 × 1 conv", c3_reduce, "1 × 1"), ("3 × 3 conv", c3, "3 × 3")],
+        [("1 × 1 conv", c5_reduce, "1 × 1"), ("5 × 5 conv", c5, "5 × 5")],
+        [("3 × 3 max pool", c_in, "pool"), ("1 × 1 conv", pool_proj, "1 × 1")],
+    ]
+    for x, layers in zip(columns, branches):
+        previous = bottom
+        for y, (name, channels, kind) in zip((1.85, 3.3), layers):
+            box(x, y, f"{name}\n{channels}", kind)
+            arrow(x, previous, y)
+            previous = y
+        arrow(x, previous, top)
+    if title:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

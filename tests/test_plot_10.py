@@ -65,3 +65,28 @@ def test_each_panel_labels_its_own_units():
     ticks = [t.get_text() for t in left.get_xticklabels() if t.get_text()]
     assert "1.5" in ticks or "1" in ticks, ticks
     assert all(float(t) <= 2 for t in ticks), ticks
+
+
+def test_the_inception_diagram_draws_every_layer_with_its_channels():
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    fig = plot.plot_inception_block(192, 64, 96, 128, 16, 32, 32, size=28, title="3a")
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    assert len(boxes) == 9                      # input, 7 layers, concatenation
+    assert len(arrows) == 11                    # 7 layers + 4 branch outputs
+    texts = [t.get_text() for t in ax.texts]
+    assert "input: 192 × 28 × 28" in texts
+    assert "concatenate along the channels: 256 × 28 × 28" in texts   # 64 + 128 + 32 + 32
+    for text in ("1 × 1 conv\n64", "1 × 1 conv\n96", "3 × 3 conv\n128", "1 × 1 conv\n16",
+                 "5 × 5 conv\n32", "3 × 3 max pool\n192", "1 × 1 conv\n32"):
+        assert text in texts, text
+    assert fig.get_size_inches()[0] <= plot.PAGE_WIDTH and fig.get_dpi() <= 100
+    assert "plot_inception_block" in plot.__all__
+
+
+def test_the_inception_diagram_rejects_bad_channel_numbers():
+    with pytest.raises(ValueError, match="c3_reduce"):
+        plot.plot_inception_block(8, 4, 0, 6, 2, 3, 3)
+    with pytest.raises(ValueError, match="c_in"):
+        plot.plot_inception_block(2.5, 4, 4, 6, 2, 3, 3)
