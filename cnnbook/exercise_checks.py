@@ -64,6 +64,20 @@ formula)::
     with limit_lines(100_000, "input_sizes(10**12, ...) should not search"):
         sizes = input_sizes(10**12, 3, 2, 1)
 
+``plain(answer)`` converts an answer to plain values (numbers, strings, ``None``, NumPy scalars,
+tuples, lists, dicts and sets of them, arrays of a numeric, boolean or string dtype, PyTorch
+tensors) without running any code of the answer's class, and raises an ``AssertionError`` naming
+the type of anything else: an object of a class the notebook defined (a ``float`` or ``ndarray``
+subclass too, whatever ``__module__`` it claims) or a lazy one (a generator, ``map``). An answer
+with its own ``__array__``, ``__float__``, ``__len__``, ``__iter__`` or ``__eq__`` would
+otherwise run the notebook's code when the check converts or compares it, *after* the block
+ended, with every shortcut back on (autograd, a forbidden library, a look at the check's
+frame). Checks therefore convert answers with it inside the block::
+
+    with forbid("autograd", "engine"):
+        got = plain(layer_backward(dout, x.copy(), weight.copy()))
+    assert_close(got[0], expected_dx)
+
 What the exercises of chapters 1 to 5 rule out, in these terms::
 
     forbid("conv", "patches", "einsum", "fft", "engine", calls=[conv_as_matrix],
@@ -92,7 +106,14 @@ How a call is refused, in five layers (each catches what another may miss):
    in every thread, the events that start a child process or another program, ``ctypes``, the
    ``gc`` searches, code objects and functions made at run time, ``f.__code__ = ...``, and the
    import of a forbidden module (one loaded, or loaded again, inside the block would bring
-   functions that are not switched off);
+   functions that are not switched off), and the notebook's looks at frames (``sys._getframe``,
+   ``inspect.currentframe``/``stack``, ``traceback.extract_stack``, ``tb_frame``, ``gi_frame``:
+   the check's frame holds its reference), while libraries that look at frames for their own use
+   (``warnings``, ``collections.namedtuple``) go on; and when the block ends, every function,
+   class or module of the notebook's globals and every public name of ``builtins``, ``numpy``,
+   ``numpy.testing``, ``numpy.linalg``, ``torch``, ``torch.nn.functional``, ``cnnbook.check``
+   and this module that was rebound inside the block (``__main__.assert_close = ...``,
+   ``np.allclose = ...``) is put back and fails the block;
 5. the built-in (C) functions of the forbidden modules and names of NumPy, SciPy,
    scikit-image and scikit-learn (``correlate2``, ``c_einsum``, ``_sigtools._convolve2d``,
    SciPy's FFTs and ``ndimage`` filters) and the ufuncs of the forbidden modules (NumPy's FFT
@@ -142,7 +163,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["CATEGORIES", "Category", "Watch", "forbid", "limit_lines"]
+__all__ = ["CATEGORIES", "Category", "Watch", "forbid", "limit_lines", "plain"]
 
 
 @dataclass(frozen=True)
@@ -552,7 +573,13 @@ _CTYPES_EVENTS = ("addressof", "call_function", "cdata", "cdata/buffer", "create
                   "string_at", "wstring_at", "PyObj_FromPtr")
 _REFUSED_EVENTS.update({f"ctypes.{e}": f"ctypes.{e} (raw memory and C calls through ctypes)"
                         for e in _CTYPES_EVENTS})
-_WATCHED_EVENTS = frozenset(_REFUSED_EVENTS) | {"object.__setattr__", "import"}
+# Frames: whoever holds the check's frame reads its locals (the reference, the expected answer).
+# Refused when the notebook's code asks, directly or through inspect/traceback/logging; a library
+# that looks at frames for its own use (``warnings``, ``collections.namedtuple``) goes on.
+_FRAME_EVENTS = frozenset({"sys._getframe", "sys._current_frames", "object.__getattr__"})
+_FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
+_FRAME_GETTERS = ("inspect", "traceback", "logging", "contextlib", "functools", "operator")
+_WATCHED_EVENTS = frozenset(_REFUSED_EVENTS) | {"object.__setattr__", "import"} | _FRAME_EVENTS
 _ACTIVE: list[Watch] = []   # the watches of the blocks running now: the audit hook's switch
 _PAUSED = [0]               # > 0 while this module itself does what the hook refuses
 
@@ -562,6 +589,20 @@ def _audit(event, args):
     # cheapest test
     if event not in _WATCHED_EVENTS or not _ACTIVE or _PAUSED[0]:
         return
+    if event in _FRAME_EVENTS:
+        if event == "object.__getattr__" and (len(args) < 2 or args[1] not in _FRAME_ATTRIBUTES):
+            return
+        _PAUSED[0] += 1
+        try:
+            asker = _frame_asker(sys._getframe(1))
+        finally:
+            _PAUSED[0] -= 1
+        if asker is None:
+            return
+        what = args[1] if event == "object.__getattr__" else event
+        label = f"{what} from {asker} (a look at the check's frames)"
+        _HITS.append(label)
+        raise _ACTIVE[-1].hit(label)
     label = _REFUSED_EVENTS.get(event)
     if event == "import":   # a forbidden module loaded (again) in the block: its C functions are on
         if type(args[0]) is not str or not args[0].startswith(_ACTIVE[-1].modules):
@@ -573,6 +614,26 @@ def _audit(event, args):
         label = "something that replaced a function's __code__"
     _HITS.append(label)
     raise _ACTIVE[-1].hit(label)
+
+
+def _frame_asker(frame) -> str | None:
+    """Where the code that asked for a frame lives, if it is not a library's (None if it is)."""
+    while frame is not None and str(frame.f_globals.get("__name__")).startswith(_FRAME_GETTERS):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    if _LAYOUT.library_dirs is None:
+        import os
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        dirs.add(str(Path(__file__).resolve().parent))
+        _LAYOUT.library_dirs = tuple(os.path.realpath(d) + os.sep for d in dirs if d)
+    filename = frame.f_code.co_filename
+    if filename.startswith(_LAYOUT.library_dirs) and frame.f_globals.get("__name__") != "__main__":
+        return None
+    return f"{filename}, line {frame.f_lineno}"
 
 
 def _install_audit_hook() -> None:
@@ -591,7 +652,7 @@ def _install_audit_hook() -> None:
 # about them; where they do not match (another interpreter), this layer is left out. (Kept in a
 # namespace, not a dict: the grader puts the dicts and lists of cnnbook's modules back as they
 # were before each check, which would free the callbacks and add the audit hook again.)
-_LAYOUT = types.SimpleNamespace(checked=False, audit=False, ready=False)
+_LAYOUT = types.SimpleNamespace(checked=False, audit=False, ready=False, library_dirs=None)
 _C_LABELS: dict[int, str] = {}        # id of a switched-off C function -> its name
 _C_ROOTS = ("numpy", "scipy", "skimage", "sklearn", "_posixsubprocess")
 _C_FUNCTIONS: dict[tuple, list] = {}
@@ -835,6 +896,38 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
     return profiler
 
 
+# What the checks rely on after the student's call: a block fails (and puts them back) if the
+# student's code rebinds one of these, e.g. ``import __main__; __main__.assert_close = ...``.
+_WATCHED_MODULES = ("builtins", "numpy", "numpy.testing", "numpy.linalg", "torch",
+                    "torch.nn.functional", "cnnbook.check", "cnnbook.exercise_checks")
+_ROUTINE_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type)
+
+
+def _namespaces(notebook: dict) -> list[tuple[str, dict, dict]]:
+    """(label, namespace, copy) of the notebook's globals and of the watched modules."""
+    spaces = [("the notebook's global", notebook)] + [
+        (f"{name}.", vars(sys.modules[name])) for name in _WATCHED_MODULES
+        if isinstance(sys.modules.get(name), types.ModuleType)]
+    return [(label, space, dict(space)) for label, space in spaces]
+
+
+def _put_back_namespaces(snapshot, watch) -> None:
+    """Restore every name rebound or deleted during the block, naming it in ``watch``.
+
+    In the notebook only functions, classes and modules count (a check may assign data)."""
+    for label, space, before in snapshot:
+        notebook = not label.endswith(".")
+        for key, value in before.items():
+            now = space.get(key, before)   # ``before`` stands for "missing"
+            if now is value or (not notebook and key.startswith("_")
+                                and (label != "builtins." or key == "_")):
+                continue   # a module's private names are its own business (caches)
+            if notebook and not isinstance(value, _ROUTINE_TYPES):
+                continue
+            space[key] = value
+            watch.hit(f"something that rebound {label}{'' if label.endswith('.') else ' '}{key}")
+
+
 @contextmanager
 def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
     """Run the block with the routines of ``categories`` (and ``calls``) switched off.
@@ -846,7 +939,9 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
     plan = _plan(categories, calls, allow)
     watch = Watch(reason or _describe(categories, calls), plan.modules)
     raisers, raised = set(), []
-    profiler = _profiler(plan, watch, _caller_globals(), raisers, raised)
+    notebook = _caller_globals()
+    profiler = _profiler(plan, watch, notebook, raisers, raised)
+    snapshot = []
     modes = []
     try:
         import torch  # noqa: F401 - the modes need it
@@ -876,6 +971,7 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
         threading.setprofile(profiler)           # layer 3
         sys.setprofile(profiler)
         _ACTIVE.append(watch)                    # layer 4
+        snapshot = _namespaces(notebook)         # after the set-up's own imports
         _PAUSED[0] -= 1
         try:
             yield watch
@@ -896,6 +992,7 @@ def forbid(*categories: str, calls=(), allow=(), reason: str | None = None):
         if watch in _ACTIVE:   # the set-up failed
             _ACTIVE.remove(watch)
         _switch_on_c(saved_slots, watch)
+        _put_back_namespaces(snapshot, watch)
         for f, code in saved_code.items():
             if f.__code__ is not _RAISERS[id(f)][1]:
                 watch.hit(f"something that put back the code of {f.__module__}.{f.__qualname__}")
@@ -980,3 +1077,168 @@ def limit_lines(lines: int, message: str | None = None):
         sys.settrace(previous)
     if current is not on_call and not stopped:
         raise AssertionError("your code switched off the check's line counter (sys.settrace)")
+
+
+# -- answers as plain values -----------------------------------------------------------------------
+
+_type_mro = type.__dict__["__mro__"].__get__
+_type_flags = type.__dict__["__flags__"].__get__
+_type_module = type.__dict__["__module__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+_HEAP_TYPE = 1 << 9  # a class made at run time (by a class statement, type(...), ...)
+_PLAIN_ROOTS = {"builtins", "numpy", "torch", "collections"}
+_function_code = types.FunctionType.__dict__["__code__"].__get__
+_DATA_TYPES = (bool, int, float, complex, str, bytes, type(None), type, tuple, list, dict, set,
+               frozenset, type(type.__dict__["__dict__"]),
+               type(type("_Slotted", (), {"__slots__": ("a",)}).__dict__["a"]))
+
+
+def _library_dirs() -> tuple[str, ...]:
+    import os
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    dirs |= {os.path.dirname(os.path.dirname(module.__file__))
+             for module in (sys.modules.get("numpy"), sys.modules.get("torch"))
+             if module is not None and getattr(module, "__file__", None)}
+    dirs.add(str(Path(__file__).resolve().parent))
+    return tuple(os.path.realpath(d) + os.sep for d in dirs if d)
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+def _inert(item) -> bool:
+    """Data of a C type (a NumPy scalar as a class attribute): not callable, not a descriptor."""
+    kind = type(item)
+    return (not _type_flags(kind) & _HEAP_TYPE and not callable(item)
+            and not any("__get__" in _type_dict(c) for c in _type_mro(kind)))
+
+
+_known_classes: dict[int, type] = {}
+_known_from = [0]  # how many modules had been loaded when _known_classes was last filled
+
+
+def _compiled_by_library(c) -> bool:
+    for value in list(_type_dict(c).values()):
+        kind = type(value)
+        if kind in (staticmethod, classmethod):
+            value, kind = value.__func__, type(value.__func__)
+        for item in [value.fget, value.fset, value.fdel] if kind is property else [value]:
+            if type(item) is types.FunctionType:
+                filename = _function_code(item).co_filename
+                if type(filename) is not str or not filename.startswith(_LIBRARY_DIRS):
+                    return False
+    return True
+
+
+def _library_classes() -> dict[int, type]:
+    """The classes found in the namespaces of Python's, NumPy's and PyTorch's modules (their
+    Python functions compiled from the libraries' files), by identity."""
+    if len(sys.modules) != _known_from[0]:
+        for name, module in list(sys.modules.items()):
+            if name.partition(".")[0] not in _PLAIN_ROOTS or not isinstance(module, types.ModuleType):
+                continue
+            for value in list(vars(module).values()):
+                if (issubclass(type(value), type) and id(value) not in _known_classes
+                        and type(_type_module(value)) is str
+                        and _type_module(value).partition(".")[0] in _PLAIN_ROOTS
+                        and _compiled_by_library(value)):
+                    _known_classes[id(value)] = value
+        _known_from[0] = len(sys.modules)
+    return _known_classes
+
+
+def _made_by_library(cls) -> bool:
+    """Whether ``cls`` and the classes it inherits from come from Python, NumPy or PyTorch.
+
+    Decided without calling anything of the class: a C type (not made at run time) is, and so is
+    a class found in one of their modules' namespaces (by identity, with its Python functions
+    compiled from their files); another class made at run time is if the module it names is one
+    of theirs *and* every function in its
+    dictionary was compiled from a file of the installed libraries (one a notebook makes has its
+    functions compiled from the notebook's cells, whatever ``__module__`` it claims) and the rest
+    of its dictionary is data (``__eq__ = float.__ne__`` put in a class is not).
+    """
+    known = _library_classes()
+    for c in _type_mro(cls):
+        if not _type_flags(c) & _HEAP_TYPE or known.get(id(c)) is c:
+            continue
+        module = _type_module(c)
+        if type(module) is not str or module.partition(".")[0] not in _PLAIN_ROOTS:
+            return False
+        for value in list(_type_dict(c).values()):
+            kind = type(value)
+            if kind in (staticmethod, classmethod):
+                value, kind = value.__func__, type(value.__func__)
+            items = [value.fget, value.fset, value.fdel] if kind is property else [value]
+            for item in items:
+                if type(item) in _DATA_TYPES or _inert(item):
+                    continue
+                if type(item) is not types.FunctionType:
+                    return False
+                filename = _function_code(item).co_filename
+                if type(filename) is not str or not filename.startswith(_LIBRARY_DIRS):
+                    return False
+    return True
+
+
+def _type_name(cls) -> str:
+    module, name = _type_module(cls), type.__dict__["__qualname__"].__get__(cls)
+    return f"{module}.{name}" if module != "builtins" else name
+
+
+def plain(value, _depth=0):
+    """``value`` as plain Python and NumPy values, computed without running any code of its class.
+
+    Numbers, strings, ``None`` and NumPy scalars come back as they are; a ``tuple``, ``list``,
+    ``dict``, ``set`` (or a library's subclass of one: ``torch.Size``, ``OrderedDict``) as the
+    built-in container of plain values; an ``ndarray`` (or a library's subclass) as an
+    ``ndarray`` of a numeric, boolean or string dtype (an object array element by element); a
+    PyTorch tensor as a ``torch.Tensor``. Anything else raises an ``AssertionError`` that names
+    its type: an object of a class the notebook defined (however it names its ``__module__``),
+    also a subclass of ``float``, ``dict`` or ``ndarray``, and lazy objects whose conversion
+    would run the notebook's code later (a generator, ``map``, a function). Checks call it on the
+    answer *inside* the ``forbid`` block, so that whatever the answer computes when it is
+    converted is computed while the shortcuts are off::
+
+        with forbid("autograd"):
+            got = plain(layer_backward(x, weight))
+    """
+    if _depth > 40:
+        raise AssertionError("the answer is nested more than 40 levels deep")
+    cls = type(value)
+    if cls in (bool, int, float, complex, str, bytes, type(None)):
+        return value
+    mro = _type_mro(cls)
+    if not _made_by_library(cls):
+        raise AssertionError(f"the answer is an object of type {_type_name(cls)}, a class made "
+                             f"outside Python, NumPy and PyTorch (by the notebook?): a check takes "
+                             f"numbers, arrays, tensors and built-in containers of them")
+    np = sys.modules.get("numpy")
+    torch = sys.modules.get("torch")
+    if np is not None and np.generic in mro and np.object_ not in mro:
+        return value
+    if np is not None and np.ndarray in mro:
+        array = np.ndarray.view(value, np.ndarray) if cls is not np.ndarray else value
+        if array.dtype.kind == "O":
+            items = [plain(v, _depth + 1) for v in array.flat]
+            out = np.empty(array.shape, dtype=object)
+            for k, v in enumerate(items):
+                out.flat[k] = v
+            return out
+        if array.dtype.kind not in "biufcUS":
+            raise AssertionError(f"the answer is an array of dtype {array.dtype}, not of numbers")
+        return array
+    if torch is not None and torch.Tensor in mro:
+        return value if cls is torch.Tensor else torch._C.TensorBase.as_subclass(value, torch.Tensor)
+    if dict in mro:
+        return {plain(k, _depth + 1): plain(v, _depth + 1) for k, v in list(dict.items(value))}
+    for base in (list, tuple, set, frozenset):
+        if base in mro:
+            return base(plain(v, _depth + 1) for v in list(base.__iter__(value)))
+    if cls is range:
+        return value
+    raise AssertionError(f"the answer is an object of type {_type_name(cls)}: a check takes "
+                         f"numbers, arrays, tensors and built-in containers of them")

@@ -582,3 +582,192 @@ def test_numpy_s_own_ufuncs_and_functions_stay_on_in_every_category():
         got = loops(X, KERNEL)
     assert watch.calls == [] and len(sums) == 2 and products[0].shape == (6, 6)
     assert total.shape == (2, 6) and got.shape == (5, 5)
+
+
+# -- plain: answers as plain values ----------------------------------------------------------------
+
+NOTEBOOK_CLASSES = '''
+import numpy as np, numbers
+
+class Peek:                                   # reads the check's frame when converted
+    __module__ = "numbers"
+    def __float__(self):
+        return 1.0
+
+class Lazy:                                   # computes its value (autograd...) when converted
+    __module__ = "numpy.lib"
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(2)
+    def __len__(self):
+        return 2
+
+class Yes(float):                             # no function of its own: a C method put there
+    __module__ = "numpy"
+    __eq__ = float.__ne__
+
+class Always(dict):
+    def __eq__(self, other):
+        return True
+
+class Registered:
+    pass
+
+numbers.Number.register(Registered)
+
+class Meta(type):
+    def __instancecheck__(cls, obj):
+        return True
+    def __subclasscheck__(cls, sub):
+        return True
+
+class Anything(metaclass=Meta):
+    pass
+
+class Forged:
+    __class__ = float
+
+class Finalised(np.ndarray):
+    __module__ = "numpy"
+    def __array_finalize__(self, obj):
+        pass
+
+def lazy_items():
+    yield 1.0
+'''
+
+
+def notebook_objects():
+    """Objects of classes made by code compiled as a notebook cell is (its own file name)."""
+    namespace = {"__name__": "__main__"}
+    exec(compile(NOTEBOOK_CLASSES, "/tmp/ipykernel_0/cell.py", "exec"), namespace)
+    return {"a class claiming module numbers": namespace["Peek"](),
+            "a lazy __array__ claiming numpy.lib": namespace["Lazy"](),
+            "a float subclass with a C __eq__": namespace["Yes"](1.0),
+            "a dict subclass": namespace["Always"](a=1),
+            "a class registered as numbers.Number": namespace["Registered"](),
+            "a metaclass with __instancecheck__": namespace["Anything"](),
+            "a forged __class__": namespace["Forged"](),
+            "an ndarray subclass with __array_finalize__": np.zeros(2).view(namespace["Finalised"]),
+            "a generator": namespace["lazy_items"](),
+            "map": map(float, [1]),
+            "a function": namespace["lazy_items"],
+            "one inside a list": [1.0, namespace["Peek"]()],
+            "one inside a dict": {"a": namespace["Lazy"]()}}
+
+
+@pytest.mark.parametrize("what", list(notebook_objects()))
+def test_plain_refuses_what_the_notebook_defined_and_names_its_type(what):
+    from cnnbook.exercise_checks import plain
+
+    obj = notebook_objects()[what]
+    with pytest.raises(AssertionError, match="the answer is an object of type"):
+        plain(obj)
+
+
+def test_plain_keeps_library_values_and_makes_containers_built_in():
+    from collections import OrderedDict
+
+    from cnnbook.exercise_checks import plain
+
+    for value in (1, 2.5, True, "a", None, np.float32(1.5), np.int64(3)):
+        assert plain(value) is value
+    array = np.arange(4.0)
+    assert plain(array) is array and type(plain(np.ma.zeros(2))) is np.ndarray
+    tensor = torch.zeros(2)
+    assert plain(tensor) is tensor and type(plain(torch.nn.Parameter(torch.zeros(1)))) is torch.Tensor
+    assert plain(torch.Size([2, 3])) == (2, 3) and type(plain(torch.Size([2]))) is tuple
+    nested = plain(OrderedDict(a=[np.zeros(1), (1, {"b": 2.0})]))
+    assert type(nested) is dict and type(nested["a"]) is list and type(nested["a"][1]) is tuple
+    assert type(plain(torch.max(torch.zeros(2, 2), 0))) is tuple
+    objects = plain(np.array([1.0, None], dtype=object))
+    assert objects.dtype == object and objects[0] == 1.0
+    with pytest.raises(AssertionError, match="not of numbers"):
+        plain(np.zeros(2, dtype=[("a", float)]))
+
+
+def test_plain_inside_a_block_runs_nothing_forbidden():
+    from cnnbook.exercise_checks import plain
+
+    with forbid("torch", "conv", "patches", "einsum", "fft", "autograd", "engine") as watch:
+        got = plain([np.zeros(2), 1.0, np.ma.zeros(2), {"k": (1, 2)}])
+    assert watch.calls == [] and len(got) == 4
+    with forbid("conv", "patches", "einsum", "fft", "autograd", "engine") as watch:
+        got = plain([torch.nn.Parameter(torch.zeros(2)), torch.zeros(1)])
+    assert watch.calls == [] and type(got[0]) is torch.Tensor
+
+
+# -- what the check relies on after the call: its names and the check's frames -------------------
+
+def test_a_student_function_that_rebinds_a_comparison_fails_the_block_and_is_put_back():
+    import cnnbook.check
+
+    original_allclose, original_assert = np.allclose, cnnbook.check.assert_close
+    namespace = globals()   # the caller's globals: a notebook's, here this module's
+
+    def cheat():
+        np.allclose = lambda *args, **kwargs: True
+        cnnbook.check.assert_close = lambda *args, **kwargs: None
+        namespace["forbid"] = None
+        return 0
+
+    with pytest.raises(AssertionError, match="rebound numpy.allclose") as caught:
+        with forbid("conv"):
+            cheat()
+    assert "rebound the notebook's global forbid" in str(caught.value)
+    assert np.allclose is original_allclose
+    assert cnnbook.check.assert_close is original_assert
+    assert namespace["forbid"] is not None
+
+
+def test_data_assigned_inside_a_block_is_not_a_rebinding():
+    with forbid("conv"):
+        got = np.ones(3)
+        layer = torch.nn.Linear(2, 2)
+        out = layer(torch.ones(1, 2))
+    assert got.sum() == 3 and out.shape == (1, 2)
+
+
+def _read_frame_through_a_traceback():
+    try:
+        raise ValueError
+    except ValueError as error:
+        frame = getattr(error.__traceback__, "tb_" + "frame")
+    return getattr(frame, "f_" + "back").f_locals
+
+
+def _read_frame_through_a_generator():
+    def generator():
+        yield 1
+    return generator().gi_frame
+
+
+@pytest.mark.parametrize("look", [
+    _read_frame_through_a_traceback,
+    lambda: sys._getframe(1).f_locals,
+    lambda: __import__("inspect").currentframe().f_back.f_locals,
+    lambda: __import__("inspect").stack(),
+    lambda: __import__("traceback").extract_stack(),
+    _read_frame_through_a_generator,
+], ids=["traceback", "sys._getframe", "inspect.currentframe", "inspect.stack",
+        "traceback.extract_stack", "gi_frame"])
+def test_looking_at_the_checks_frames_is_refused(look):
+    expected = 42  # noqa: F841 - what a cheat would read
+    with pytest.raises(AssertionError, match="a look at the check's frames"):
+        with forbid("conv"):
+            look()
+
+
+def test_libraries_that_look_at_frames_for_their_own_use_still_work():
+    import collections
+    import warnings
+
+    with forbid("conv"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.warn("a library warning")
+        pair = collections.namedtuple("Pair", "a b")(1, 2)
+        try:
+            np.zeros(3)[5]
+        except IndexError:
+            pass
+    assert pair.b == 2
