@@ -387,10 +387,12 @@ def googlenet(num_classes=1000, in_channels=3, width_mult=1.0, dropout=0.4, lrn=
     Stem: 7x7/2 conv (64), 3x3/2 max-pool, LRN, 1x1 conv (64), 3x3 conv (192), LRN,
     3x3/2 max-pool; Inception 3a-3b, max-pool, 4a-4e, max-pool, 5a-5b; global average
     pooling, dropout 0.4, a dense classifier. Max-pools round up (``ceil_mode``), giving
-    the paper's 56, 28, 14 and 7. The paper's table sums to about 6.8 M (some rows are
-    low: 159 K for inception 3a, which has 163,328 weights); the common variant with BN
-    and a 3x3 conv in the "5x5" branch (torchvision) has 6,624,904. 1.58 G MACs at
-    224 x 224 (Table 1: 1.59 G).
+    the paper's 56, 28, 14 and 7. The paper's table sums to about 6.8 M: it leaves out
+    biases, counts K as 1,024 (3a: 163,328 weights = 159.5 K, listed as 159 K) and has
+    low rows (conv1, 4c) and a high one (5a); the common variant with BN and a 3x3 conv
+    in the "5x5" branch (torchvision) has 6,624,904. 1.58 G MACs at 224 x 224 (the
+    text's budget: 1.5 G; Table 1's operations column, with conv1 at 34 M, sums to
+    1.50 G).
 
     ``width_mult`` scales every channel count (for CPU experiments); ``batch_norm`` adds
     BN after every conv (and drops the conv biases and LRN is then usually switched
@@ -1202,11 +1204,12 @@ Notes on the rows:
   ImageNet layout.
 - **GoogLeNet** follows the paper's Table 1 {cite}`szegedy2015going` with real 5 × 5
   convolutions and without the auxiliary classifiers used only in training. The
-  table's parameter column sums to about 6.8 M, but some of its rows are low
-  (inception (3a): 159 K listed, 163,328 weights by hand); the common variant with
+  table's parameter column sums to about 6.8 M: it leaves out biases, counts K as
+  1,024 (inception (3a): 163,328 weights = 159.5 K, listed as 159 K) and has low rows
+  (conv1, 4c); the common variant with
   batch normalisation and a 3 × 3 convolution in the "5 × 5" branch (torchvision) has
   6,624,904. The text gives a budget of 1.5 G multiply-adds; the table's operations
-  column adds up to 1.59 G.
+  column, whose conv1 row reads 34 M, adds up to 1.50 G.
 - **ResNet** counts use projection shortcuts where the shape changes (option B of
   {cite}`he2016deep`). The paper puts a bottleneck stage's stride in its first 1 × 1
   convolution; torchvision moved it to the 3 × 3 ("v1.5"), which costs more MACs for
