@@ -2008,3 +2008,71 @@ def plot_inception_block(c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj, *, s
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+__all__ += ["plot_network_parts"]
+
+#: Background colours of the parts in :func:`plot_network_parts`, in order.
+NETWORK_PART_COLOURS = ("#dde8f4", "#fbe3c9", "#dcefd9", "#eadcf1")
+
+
+def plot_network_parts(parts: Mapping[str, Sequence[tuple[str, str]]], *,
+                       title: str | None = None):
+    """A whole network as a few parts side by side, each a column of layers, top to bottom.
+
+    Every layer is one box with its name on the left and its output shape on the right;
+    arrows join consecutive layers, and the last layer of each part to the first of the next.
+
+    Parameters
+    ----------
+    parts : mapping of str to sequence of (str, str)
+        Part name (a column heading, such as "stem") to its layers in order, each a
+        ``(layer, output shape)`` pair of strings.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes with one box per layer and one arrow between every two consecutive layers.
+    """
+    if not isinstance(parts, Mapping) or len(parts) == 0:
+        raise ValueError(f"parts: expected a non-empty mapping of part names to layers, "
+                         f"got {type(parts).__name__}")
+    for name, layers in parts.items():
+        if len(layers) == 0 or any(len(layer) != 2 for layer in layers):
+            raise ValueError(f"parts[{name!r}]: expected a non-empty sequence of "
+                             f"(layer, output shape) pairs")
+    n_cols, n_rows = len(parts), max(len(layers) for layers in parts.values())
+    fig, ax = plt.subplots(figsize=(min(PAGE_WIDTH, 3.0 * n_cols), 0.34 * n_rows + 0.9),
+                           dpi=DPI)
+    ax.set_xlim(0, n_cols)
+    ax.set_ylim(-n_rows - 0.1, 1.0)
+    ax.axis("off")
+    box_w, box_h = 0.9, 0.7
+
+    def arrow(start, end):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8,
+                                     linewidth=0.9, color="#444444"))
+
+    ends = []
+    for j, (name, layers) in enumerate(parts.items()):
+        x = j + 0.5
+        colour = NETWORK_PART_COLOURS[j % len(NETWORK_PART_COLOURS)]
+        ax.text(x, 0.45, name, ha="center", va="center", fontsize=10.5)
+        for i, (layer, shape) in enumerate(layers):
+            y = -i - 0.5
+            ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
+                                        boxstyle="round,pad=0.01", linewidth=0.8,
+                                        edgecolor="#444444", facecolor=colour))
+            ax.text(x - box_w / 2 + 0.03, y, layer, ha="left", va="center", fontsize=8)
+            ax.text(x + box_w / 2 - 0.03, y, shape, ha="right", va="center", fontsize=8,
+                    color="#333333")
+            if i:
+                arrow((x, y + 1 - box_h / 2), (x, y + box_h / 2))
+        ends.append(((x, -0.5), (x, -len(layers) + 0.5)))
+    for (_, (x0, y0)), ((x1, y1), _) in zip(ends, ends[1:]):
+        arrow((x0 + box_w / 2, y0), (x1 - box_w / 2, y1))
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

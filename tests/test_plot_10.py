@@ -90,3 +90,27 @@ def test_the_inception_diagram_rejects_bad_channel_numbers():
         plot.plot_inception_block(8, 4, 0, 6, 2, 3, 3)
     with pytest.raises(ValueError, match="c_in"):
         plot.plot_inception_block(2.5, 4, 4, 6, 2, 3, 3)
+
+
+def test_the_network_diagram_draws_every_layer_and_joins_them_in_order():
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    parts = {"stem": [("7 × 7 conv", "64 × 112 × 112"), ("max pool", "64 × 56 × 56")],
+             "body": [("inception (3a)", "256 × 28 × 28")],
+             "head": [("global avg pool", "1024"), ("dense", "1000"), ("x", "y")]}
+    fig = plot.plot_network_parts(parts, title="t")
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    assert len(boxes) == 6 and len(arrows) == 5            # a chain through all parts
+    texts = [t.get_text() for t in ax.texts]
+    for text in ("stem", "body", "head", "7 × 7 conv", "64 × 112 × 112", "inception (3a)"):
+        assert text in texts, text
+    assert fig.get_size_inches()[0] <= plot.PAGE_WIDTH and fig.get_dpi() <= 100
+    assert "plot_network_parts" in plot.__all__
+    assert closes_cleanly(fig)
+
+
+@pytest.mark.parametrize("parts", [{}, [("a", "b")], {"stem": []}, {"stem": [("a",)]}])
+def test_the_network_diagram_rejects_bad_parts(parts):
+    with pytest.raises(ValueError, match="parts"):
+        plot.plot_network_parts(parts)
