@@ -1,6 +1,7 @@
 """Time every notebook of the book and write the page ``runtimes.md``, so instructors can plan.
 
     python -m cnnbook.runtimes [--write runtimes.md]      # what `make runtimes` runs
+    python -m cnnbook.runtimes --write runtimes.md --only chapters/08_lenet.ipynb   # re-time one
 
 Each notebook of ``_toc.yml`` (chapters and their exercise notebooks, with solutions) runs top to
 bottom in a fresh kernel, one after the other, in a scratch copy of the book (a temporary folder:
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["Timing", "machine", "measure", "notebooks_of_toc", "render", "main"]
+__all__ = ["Timing", "machine", "measure", "merge", "notebooks_of_toc", "render", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 COPIED = ("chapters", "solutions", "exercises", "appendix")
@@ -150,13 +151,43 @@ def render(timings: list[Timing], info: dict[str, str], *, date: str | None = No
                        date=date or _dt.date.today().isoformat(), **info)
 
 
+_ROW = re.compile(r"^\| (?:Exercises: )?(.+?) \| `([^`]+\.ipynb)` \| ((?:\d+ min )?\d+ s|failed) \|$", re.M)
+
+
+def _seconds(text: str) -> float | None:
+    if text == "failed":
+        return None
+    minutes = re.search(r"(\d+) min", text)
+    return (int(minutes.group(1)) * 60 if minutes else 0) + int(re.search(r"(\d+) s$", text).group(1))
+
+
+def merge(page: str, fresh: list[Timing], notebooks: list[str]) -> list[Timing]:
+    """The timings of ``notebooks`` (in that order): ``fresh`` ones where given, else the
+    rows of an earlier ``page`` (a notebook in neither is left out)."""
+    old = {path: Timing(path, title, _seconds(time)) for title, path, time in _ROW.findall(page)}
+    new = {t.path: t for t in fresh}
+    return [new.get(path) or old[path] for path in notebooks if path in new or path in old]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnbook.runtimes", description=__doc__.split("\n")[0])
     parser.add_argument("--write", type=Path, help="write the page here (e.g. runtimes.md)")
     parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--only", nargs="+", metavar="NOTEBOOK",
+                        help="re-time only these notebooks (e.g. the ones you changed) and keep "
+                             "the other rows of the page given with --write")
     args = parser.parse_args(argv)
+    if args.only and not (args.write and args.write.exists()):
+        parser.error("--only needs --write with an existing page to keep the other rows of")
     info = machine()
-    timings = measure(args.root)
+    if args.only:
+        unknown = [p for p in args.only if p not in notebooks_of_toc(args.root)]
+        if unknown:
+            parser.error(f"--only: not notebooks of the table of contents: {unknown}")
+        fresh = measure(args.root, list(args.only))
+        timings = merge(args.write.read_text(encoding="utf-8"), fresh, notebooks_of_toc(args.root))
+    else:
+        timings = measure(args.root)
     load_after = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else None
     page = render(timings, info, load_after=load_after)
     if args.write:

@@ -56,3 +56,19 @@ def test_measure_runs_a_scratch_copy_and_leaves_the_notebook_alone(tmp_path):
 @pytest.mark.parametrize("seconds, text", [(4.4, "4 s"), (59.4, "59 s"), (61, "1 min 01 s"), (600, "10 min 00 s")])
 def test_durations_read_naturally(seconds, text):
     assert runtimes._duration(seconds) == text
+
+
+def test_merge_keeps_the_other_rows_and_takes_the_fresh_times():
+    info = {"cores": "2", "cpu": "Some CPU", "python": "3.11.7", "numpy": "2.0", "torch": "2.13.0",
+            "torch_threads": "2", "load": "0.1"}
+    old = [runtimes.Timing("chapters/01_a.ipynb", "1. A", 75.4),
+           runtimes.Timing("solutions/01_a.ipynb", "A", 9.6),
+           runtimes.Timing("chapters/02_b.ipynb", "2. B", None)]
+    page = runtimes.render(old, info, date="2026-11-30")
+    fresh = [runtimes.Timing("chapters/02_b.ipynb", "2. B", 130.0)]
+    order = ["chapters/01_a.ipynb", "solutions/01_a.ipynb", "chapters/02_b.ipynb", "chapters/03_c.ipynb"]
+    merged = runtimes.merge(page, fresh, order)
+    assert [(t.path, t.seconds) for t in merged] == [
+        ("chapters/01_a.ipynb", 75), ("solutions/01_a.ipynb", 10), ("chapters/02_b.ipynb", 130.0)]
+    assert listed(runtimes.render(merged, info))["solutions/01_a.ipynb"] == "10 s"
+    assert [t.title for t in merged][:2] == ["1. A", "A"]
