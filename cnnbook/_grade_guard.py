@@ -12,7 +12,8 @@ the notebook's namespace. Each check cell then runs as ``<guard>.check(k)``, whi
    threads), every function, class and module attribute of NumPy and PyTorch, every attribute
    and container of ``cnnbook``'s modules, the attributes of every class defined in PyTorch,
    NumPy, SciPy and ``cnnbook`` (``FlopCounterMode.get_total_flops``, ``nn.Conv2d.forward``,
-   ...; integer class attributes are counters and are left alone), and the code, default
+   ...; integer class attributes are counters and are left alone) and of the other classes an
+   answer may be made of (``fractions.Fraction``, ``collections``' classes), and the code, default
    arguments and keyword defaults of their Python functions (``f.__code__ = ...``,
    ``f.__kwdefaults__["rtol"] = ...``);
 2. removes the notebook's globals that hide a built-in (``def max(*a): ...``, ``range = ...``),
@@ -31,7 +32,9 @@ the notebook's namespace. Each check cell then runs as ``<guard>.check(k)``, whi
    ``float``, ``ndarray``, ``Tensor``, ... becomes the built-in type (its own ``__eq__``,
    ``__bool__`` or ``__float__`` is never called), and an object of a class the notebook made
    (module ``__main__``), a mock or a test library's helper (``pytest.approx``) where a number,
-   an array or a container is expected fails the check;
+   an array or a container is expected fails the check. Classes are trusted by identity (those
+   of the trusted modules when the guard is installed, C types) or, for a class made later, by
+   where its functions were compiled: never by the ``__module__`` a class claims;
 6. prints a token that only the guard can compute: a check that ends without printing it (an
    exception swallowed by a custom handler, a cell emptied by an input transformer) fails.
 
@@ -56,6 +59,7 @@ def install(namespace, name, secret, imports, checks, defined=()):
     import _thread
     import ast
     import builtins
+    import gc
     import hashlib
     import linecache
     import operator
@@ -71,6 +75,7 @@ def install(namespace, name, secret, imports, checks, defined=()):
     _print, _bool, _dict, _list, _tuple, _set = print, bool, dict, list, tuple, set
     _frozenset, _int, _float, _complex, _str, _bytes = frozenset, int, float, complex, str, bytes
     _repr, _id, _enumerate, _zip, _sorted = repr, id, enumerate, zip, sorted
+    _callable, _any = callable, any
     _settrace, _setprofile = sys.settrace, sys.setprofile
     _type_setattr, _type_delattr = type.__setattr__, type.__delattr__
     _Module, _TypeError, _AssertionError, _object = types.ModuleType, TypeError, AssertionError, object
@@ -172,6 +177,16 @@ def install(namespace, name, secret, imports, checks, defined=()):
     if torch is not None:
         for cls in (torch.Tensor, torch.nn.Module, torch.nn.Parameter):
             found_classes[_id(cls)] = cls
+    # The classes the answers may be made of, by identity (never by the ``__module__`` string a
+    # class claims): those of the trusted modules now, before the submission runs. Those that
+    # can be changed (``fractions.Fraction.__float__ = ...``) are put back before each check.
+    trusted = _set()
+    for module_name, module in modules.items():
+        trusted.update(v for v in _list(vars(module).values()) if _isinstance(v, _type)
+                       and _str(type_module(v)).partition(".")[0] in trusted_roots)
+    for cls in trusted:
+        if not type_flags(cls) & immutable:
+            found_classes[_id(cls)] = cls
     classes = _tuple(found_classes.values())
 
     def counter(value):
@@ -184,7 +199,7 @@ def install(namespace, name, secret, imports, checks, defined=()):
                           for k, v in saved.items() if not counter(v))
     flat_class_keys = _tuple(k for saved in class_saved for k, v in saved.items() if not counter(v))
     flat_class_values = _tuple(v for saved in class_saved for v in saved.values() if not counter(v))
-    proxy_get = _type(vars(_object)).get
+    proxy_get, proxy_values = _type(vars(_object)).get, _type(vars(_object)).values
     class_total = [_sum(_map(_len, class_proxies))]
 
     # Python functions of those libraries: code, defaults and keyword defaults.
@@ -410,10 +425,6 @@ def install(namespace, name, secret, imports, checks, defined=()):
                                   f"the checks do not run beside it")
 
     # -- plain values ----------------------------------------------------------------------------
-    trusted = _set()
-    for module_name, module in modules.items():
-        trusted.update(v for v in _list(vars(module).values()) if _isinstance(v, _type)
-                       and _str(_getattr(v, "__module__", "")).partition(".")[0] in trusted_roots)
     trusted.update(_type(x) for x in (None, ..., NotImplemented, {}.keys(), {}.values(), {}.items(),
                                       iter([]), iter(()), iter({}), iter(""), iter(_range(0)),
                                       iter(_set()), (i for i in ()), _range(0)))
@@ -427,22 +438,77 @@ def install(namespace, name, secret, imports, checks, defined=()):
 
     untrusted_roots = {"__main__", "__mp_main__", "unittest", "mock", "pytest", "_pytest", "hypothesis"}
     type_module, type_mro = _type.__dict__["__module__"].__get__, _type.__dict__["__mro__"].__get__
-    verdicts = {}
+    type_dict = _type.__dict__["__dict__"].__get__
+    heap_type = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made at run time (by a class statement, ...)
+    function_code = function_type.__dict__["__code__"].__get__
+    static_func = staticmethod.__dict__["__func__"].__get__
+    class_func = classmethod.__dict__["__func__"].__get__
+    property_accessors = (property.__dict__["fget"].__get__, property.__dict__["fset"].__get__,
+                          property.__dict__["fdel"].__get__)
+    import numbers as numbers_module
+    import sysconfig
+
+    library_dirs = _tuple(_sorted({os.path.realpath(d) + os.sep for d in (
+        *(sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")),
+        *(os.path.dirname(os.path.dirname(_getattr(m, "__file__", None) or "/"))
+          for m in (numpy, torch) if m is not None),
+        os.path.dirname(sys.modules["cnnbook"].__file__)
+        if "cnnbook" in sys.modules else None) if d}))
+    library_dirs = _tuple(d for d in library_dirs if d != os.sep)
+    data_types = _frozenset({*atoms, _tuple, _list, _dict, _set, _frozenset,
+                             _type(_type.__dict__["__dict__"]), _type(_type.__dict__["__doc__"]),
+                             _type(types.SimpleNamespace.__dict__.get("__dict__")),
+                             _type(_getattr(numbers_module.Number, "_abc_impl", None)),
+                             _type(_type("slotted", (), {"__slots__": ("a",)}).__dict__["a"])})
+    verdicts = {}  # type -> False, for the types found untrusted (a trusted verdict is not kept)
+
+    def made_by_library(c):
+        """Whether a class made at run time that is none of the classes noted at installation was
+        made by library code: a trusted module's name, and every Python function in its
+        dictionary compiled from a file of the libraries (a class a notebook makes has its
+        functions compiled from the notebook's cells, whatever ``__module__`` it claims); a class
+        with no function of its own must be found, by identity, where its name says it is."""
+        module = type_module(c)
+        if _type(module) is not _str or module.partition(".")[0] not in trusted_roots:
+            return False
+        for v in _list(proxy_values(type_dict(c))):
+            t = _type(v)
+            if t is staticmethod:
+                v, t = static_func(v), function_type
+            elif t is classmethod:
+                v, t = class_func(v), function_type
+            accessors = [a(v) for a in property_accessors] if t is property else [v]
+            for f in accessors:
+                kind = _type(f)
+                if kind in data_types or (not type_flags(kind) & heap_type and not _callable(f)
+                                          and not _any("__get__" in type_dict(m)
+                                                      for m in type_mro(kind))):
+                    continue  # data: a number, a container, a NumPy scalar, a slot
+                if _type(f) is not function_type:
+                    return False  # a C callable or an object put there: ``__eq__ = float.__ne__``
+                filename = function_code(f).co_filename
+                if _type(filename) is not _str or not filename.startswith(library_dirs):
+                    return False
+        return True
 
     def is_trusted(t):
-        """A type is trusted unless it, or a class it inherits from, was made by the notebook
-        (module ``__main__``), by a mock library or by a test library (``pytest.approx``)."""
+        """A type is trusted if it and every class it inherits from is one of the classes of the
+        trusted modules noted at installation, a class of C code (not made at run time), or a
+        class made at run time by library code (see :func:`made_by_library`); a class made by
+        the notebook, by a mock library or by a test library (``pytest.approx``) is not."""
         if t in trusted:
             return True
-        verdict = verdicts.get(t)
-        if verdict is None:
-            verdict = True
-            for c in type_mro(t):
-                module = type_module(c) if c is not _object else "builtins"
-                if _type(module) is not _str or module.partition(".")[0] in untrusted_roots:
-                    verdict = False
-            verdicts[t] = verdict
-        return verdict
+        if t in verdicts:
+            return False
+        for c in type_mro(t):
+            if c in trusted or not type_flags(c) & heap_type:
+                continue
+            module = type_module(c)
+            if (_type(module) is not _str or module.partition(".")[0] in untrusted_roots
+                    or not made_by_library(c)):
+                verdicts[t] = False
+                return False
+        return True
 
     def describe(t):
         return f"{_getattr(t, '__module__', '?')}.{_getattr(t, '__qualname__', '?')}"
@@ -579,15 +645,30 @@ def install(namespace, name, secret, imports, checks, defined=()):
         tokens.append(token(secret, k))
     linecache_cache = linecache.cache
 
+    gc_callbacks, gc_saved_callbacks = gc.callbacks, _list(gc.callbacks)
+    gc_collect, gc_enable, gc_disable, gc_isenabled = gc.collect, gc.enable, gc.disable, gc.isenabled
+
     def check(k):
-        """Run check ``k`` against restored references; print its token if it passes."""
+        """Run check ``k`` against restored references; print its token if it passes.
+
+        The garbage collector runs first, then is off while the check runs: a finaliser of the
+        notebook's (``__del__`` of an object in a reference cycle, ``gc.callbacks``) cannot run
+        in the middle of a check and patch what it uses after it was restored."""
+        gc_callbacks[:] = gc_saved_callbacks
+        gc_collect()
         restore()
         unhide_builtins()
         refuse_threads("when it started")
         filename, code = compiled[k]
         linecache_cache[filename] = (_len("".join(lines[k])), None, lines[k], filename)
         _exec(imports_code, namespace)
-        _exec(code, namespace)
+        enabled = gc_isenabled()
+        gc_disable()
+        try:
+            _exec(code, namespace)
+        finally:
+            if enabled:
+                gc_enable()
         refuse_threads("at the end of")
         _print(f"[cnnbook grader: check passed {tokens[k]}]")
 

@@ -201,6 +201,21 @@ def _reference_names(reference) -> list[str]:
     return sorted(names)
 
 
+def _check_names(reference, exercises: list[Exercise]) -> list[str]:
+    """The names the reference's check cells bind at the notebook's top level."""
+    names = set()
+    for e in exercises:
+        for i in e.check_cells:
+            try:
+                tree = ast.parse(_magic_free(reference.cells[i].source)[0])
+            except SyntaxError:
+                continue
+            visitor = _TopLevelNames()
+            visitor.visit(tree)
+            names |= visitor.names
+    return sorted(names)
+
+
 def _student_cells(reference) -> set[str]:
     """Ids of the reference's code cells a student writes in: a solution region, or its stub."""
     ids = set()
@@ -403,7 +418,8 @@ DUNDERS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__
            "__array_function__", "__array_interface__", "__array_struct__", "__array_priority__",
            "__torch_function__", "__torch_dispatch__", "__getattr__", "__getattribute__",
            "__instancecheck__", "__subclasscheck__", "__class__", "__setattr__", "__delattr__",
-           "__module__", "__qualname__"}
+           "__module__", "__qualname__", "__iter__", "__next__", "__del__", "__init_subclass__",
+           "__array_finalize__", "__array_wrap__", "__mro_entries__", "__set_name__", "__get__"}
 _VALUE_BASES = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str", "bytes",
                 "ndarray", "Tensor", "OrderedDict", "defaultdict", "UserDict", "UserList", "Mock",
                 "MagicMock", "NonCallableMock"}
@@ -417,7 +433,9 @@ _SUSPICIOUS_IMPORTS = {
     "nbformat": "notebook files", "nbclient": "notebook execution",
     "jupyter_client": "kernels", "shutil": "file operations", "pickle": "code in data",
     "_posixsubprocess": "other processes", "pty": "other processes",
-    "marshal": "code objects", "atexit": "exit hooks", "cnnbook.grade": "the grader",
+    "marshal": "code objects", "atexit": "exit hooks", "weakref": "finalisers that run later",
+    "sys._getframe": "reads the caller's frame", "sys._current_frames": "reads the threads' frames",
+    "traceback": "frames of a traceback", "cnnbook.grade": "the grader",
     "cnnbook._grade_guard": "the grader", "cnnbook.exercises": "the exercise tools",
     "cnnbook.exercise_checks": "the helper through which checks switch shortcuts off",
     "pytest": "test helpers that compare loosely", "_pytest": "test helpers that compare loosely",
@@ -457,6 +475,12 @@ _SUSPICIOUS_ATTRIBUTES = {
     **dict.fromkeys(["_sigtools", "_convolve2d", "_nd_image", "_correlateND"], "calls SciPy's private C "
                     "routines"),
 }
+# Names of frame and interpreter internals: as strings, they reach frames through getattr.
+_FRAME_NAMES = {"_getframe": "reads the caller's frame", "f_back": "walks the call stack",
+                "f_locals": "reads a frame", "f_globals": "reads a frame",
+                "_current_frames": "reads the threads' frames", "currentframe": "reads a frame",
+                "get_referrers": "searches the interpreter's objects",
+                "get_objects": "searches the interpreter's objects", "tb_frame": "a traceback's frames"}
 # Parts of the libraries a submission has no reason to reach, by dotted path (after resolving
 # import aliases): the first one that a path starts with is flagged. Private parts (a name with
 # one leading underscore) of these libraries are flagged too.
@@ -706,6 +730,11 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, "creates a class with type(name, bases, namespace)")
         if name == "open" and _write_mode(node):
             self.flag(node, "opens a file for writing")
+        if isinstance(func, ast.Attribute) and func.attr == "register" and node.args:
+            self.flag(node, f"calls {_dotted(func)}() (registers a class as a virtual subclass: "
+                            f"isinstance() then says yes)")
+        if isinstance(func, ast.Attribute) and func.attr in _FRAME_NAMES and func.attr != "tb_frame":
+            self.flag(node, f"calls .{func.attr}() ({_FRAME_NAMES[func.attr]})")
         if isinstance(func, ast.Attribute):
             root = _root(func)
             if self.aliases.get(root) == "os" and func.attr in _OS_CALLS:
@@ -761,6 +790,8 @@ class _Scanner(ast.NodeVisitor):
     def visit_Constant(self, node):
         if isinstance(node.value, str) and node.value in DUNDERS:
             self.flag(node, f"names the special method {node.value!r}")
+        elif isinstance(node.value, str) and node.value in _FRAME_NAMES:
+            self.flag(node, f"names {node.value!r} in a string (frames: {_FRAME_NAMES[node.value]})")
 
 
 def _write_mode(call) -> bool:
@@ -781,7 +812,121 @@ def _aliases(source: str) -> dict[str, str]:
     return names
 
 
-def scan_submission(cells: list[tuple[str, str]], reference_imports: str = "") -> list[str]:
+_IN_PLACE_METHODS = {"fill", "resize", "sort", "put", "itemset", "setfield", "partition", "byteswap",
+                     "setflags", "clear", "update", "append", "extend", "insert", "pop", "popitem",
+                     "remove", "setdefault", "__setitem__", "__delitem__", "__iadd__", "__imul__"}
+_IN_PLACE_FUNCTIONS = {"copyto", "put", "place", "putmask", "put_along_axis", "fill_diagonal",
+                       "setattr", "delattr"}
+
+
+class _InPlace(ast.NodeVisitor):
+    """Flag code that changes in place an object the checks hold: a name a check cell defines
+    (``w_dw[...] = 0`` at the top level of a cell), or an argument a function of the notebook is
+    given (``x[...] = 0``, ``for a in (x, w): a.fill(0)``: the check's arrays, when a check calls
+    it, which it may compare with afterwards)."""
+
+    def __init__(self, check_names):
+        self.check_names = set(check_names)
+        self.tainted = [set(self.check_names)]  # per scope: names that hold the checks' objects
+        self.found: list[tuple[int, str]] = []
+
+    def _held(self, node) -> str | None:
+        root = _root(node)
+        return root if root in self.tainted[-1] else None
+
+    def _flag(self, node, root, how):
+        what = ("a name the checks define" if root in self.check_names and len(self.tainted) == 1
+                else "an argument of the function: the caller's object, a check's array")
+        self.found.append((node.lineno, f"changes `{root}` in place ({how}; {what})"))
+
+    def visit_ClassDef(self, node):
+        for statement in node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.visit_FunctionDef(statement, method=True)
+            else:
+                self.visit(statement)
+
+    def visit_FunctionDef(self, node, method=False):
+        params = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
+        params = params[1:] if method else params  # a method's self: the object's own state
+        params += [a.arg for a in (node.args.vararg, node.args.kwarg) if a is not None]
+        local = set()
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                local.add(inner.id)
+        declared = {n for inner in ast.walk(node) if isinstance(inner, ast.Global) for n in inner.names}
+        outer = {n for n in self.tainted[0] if n not in local or n in declared}
+        self.tainted.append(outer | {p for p in params if p not in local})
+        for statement in node.body:
+            self.visit(statement)
+        self.tainted.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        pass
+
+    def _alias(self, targets, value):
+        """``a = x``, ``a = x[0]``, ``a, b = x, w``, ``for a in (x, w)``: ``a`` holds ``x``."""
+        held = self.tainted[-1]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                values = value.elts if isinstance(value, (ast.Tuple, ast.List, ast.Set)) else [value]
+                if any(isinstance(v, (ast.Name, ast.Subscript, ast.Starred)) and _root(v) in held
+                       for v in values):
+                    held.add(target.id)
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+                    for t, v in zip(target.elts, value.elts):
+                        self._alias([t], v)
+                elif isinstance(value, ast.Name) and value.id in held:
+                    self._alias(target.elts, value)
+
+    def visit_For(self, node):
+        held = self.tainted[-1]
+        if isinstance(node.iter, (ast.Tuple, ast.List, ast.Set)) and isinstance(node.target, ast.Name):
+            if any(_root(v) in held for v in node.iter.elts if isinstance(v, (ast.Name, ast.Subscript))):
+                held.add(node.target.id)
+        elif isinstance(node.target, ast.Name):
+            self._alias([node.target], node.iter)
+        self.generic_visit(node)
+
+    def _stores(self, targets, node, how):
+        for target in targets:
+            for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]):
+                if isinstance(t, (ast.Subscript, ast.Attribute)) and self._held(t):
+                    self._flag(node, self._held(t), how(t))
+
+    def visit_Assign(self, node):
+        self._stores(node.targets, node, lambda t: f"`{_dotted(t)} = ...`")
+        self._alias(node.targets, node.value)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        if self._held(node.target):
+            self._flag(node, self._held(node.target), f"`{_dotted(node.target)} "
+                                                     f"{_dotted(node).split()[1]} ...`")
+        self.generic_visit(node)
+
+    def visit_Delete(self, node):
+        self._stores(node.targets, node, lambda t: f"`del {_dotted(t)}`")
+
+    def visit_Call(self, node):
+        func = node.func
+        if isinstance(func, ast.Attribute) and self._held(func.value) and (
+                func.attr in _IN_PLACE_METHODS or (func.attr.endswith("_") and not func.attr.endswith("__"))):
+            self._flag(node, self._held(func.value), f"`.{func.attr}(...)`")
+        last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if last in _IN_PLACE_FUNCTIONS and node.args and self._held(node.args[0]):
+            self._flag(node, self._held(node.args[0]), f"`{last}({_dotted(node.args[0])}, ...)`")
+        for keyword in node.keywords:
+            if keyword.arg == "out" and self._held(keyword.value):
+                self._flag(node, self._held(keyword.value), f"`out={_dotted(keyword.value)}`")
+        self.generic_visit(node)
+
+
+def scan_submission(cells: list[tuple[str, str]], reference_imports: str = "",
+                    check_names=()) -> list[str]:
     """Flag what a human should look at in the submitted code ``cells`` (``(label, source)`` pairs).
 
     The scan does not change a score: it points an instructor at code that rebinds attributes of
@@ -815,8 +960,10 @@ def scan_submission(cells: list[tuple[str, str]], reference_imports: str = "") -
             continue
         scanner = _Scanner(aliases, checked)
         scanner.visit(tree)
+        in_place = _InPlace(check_names)
+        in_place.visit(tree)
         seen = set()
-        for line, message in scanner.found:
+        for line, message in sorted(scanner.found + in_place.found, key=lambda found: found[0]):
             if (line, message) not in seen:
                 seen.add((line, message))
                 flags.append(f"{label}, line {line}: {message}")
@@ -906,7 +1053,7 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
         report.flags += plan.flags
         labelled = [(plan.student[cell.id], cell.source) for cell in plan.nb.cells
                     if cell.get("id") in plan.student]
-        report.flags += scan_submission(labelled, _reference_imports(reference))
+        report.flags += scan_submission(labelled, _reference_imports(reference), _check_names(reference, exercises))
         failures, report.error, found = _run(plan, path.parent.resolve(), timeout, secret)
         report.flags += found
     except Exception as error:  # whatever goes wrong with one submission stays with it

@@ -334,7 +334,8 @@ def test_the_book_solutions_raise_no_flag():
         cells = [(f"cell {k}", c.source) for k, c in enumerate(nb.cells) if c.cell_type == "code"
                  and "check" not in c.metadata.get("tags", [])]
         imports = grade._reference_imports(nb)
-        assert grade.scan_submission(cells, imports) == [], solution.name
+        checked = grade._check_names(nb, exercises.list_exercises(nb, require_solutions=False))
+        assert grade.scan_submission(cells, imports, checked) == [], solution.name
 
 
 @pytest.mark.parametrize("source, flag", [
@@ -390,6 +391,91 @@ def test_static_scan_flags(source, flag):
     flags = grade.scan_submission([("cell 3", source)], IMPORTS)
     assert any(flag in f for f in flags), flags
     assert all(f.startswith("cell 3, line ") for f in flags), flags
+
+
+# Second round: what reviewers acting as students tried, several cheats to a kernel. Each batch:
+# (wrong or lazy answers, code after the functions' cells, exercises that must score zero,
+# texts the flags must contain).
+PEEK = ("import sys as _s\n\nclass Peek:\n    __module__ = 'numbers'   # claims to be a library type\n"
+        "    def __eq__(self, other):\n        return True\n    def __float__(self):\n"
+        "        return float(_s._getframe(1).f_locals.get('n', 0))\n")
+BATCHES = {
+    "classes that claim a library module, lazy and subclassed answers": (
+        {"counts": "return {'dense': Peek(), 'bias': Peek()}",
+         "scale": "return Lazy(lambda: a * x)   # the right value, computed when converted",
+         "shift": "return np.asarray(x).view(Shifted)",
+         "total": "return K(0)"},
+        {"counts": PEEK,
+         "scale": "class Lazy:\n    __module__ = 'numpy.lib'\n    def __init__(self, f):\n        self.f = f\n"
+                  "    def __array__(self, dtype=None, copy=None):\n        return np.asarray(self.f(), dtype)\n"
+                  "    def __len__(self):\n        return 3",
+         "shift": "class Shifted(np.ndarray):\n    __module__ = 'numpy'\n"
+                  "    def __array_finalize__(self, obj):\n        pass\n"
+                  "    def __array_function__(self, *args, **kwargs):\n        return True",
+         "total": "import numbers\n\nclass K(int):\n    __module__ = 'numbers'\n"
+                  "    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n\n"
+                  "numbers.Number.register(K)"},
+        ["7.1", "7.2", "7.3", "7.5"],
+        ["class Peek defines __module__", "uses `._getframe`", "class Lazy defines __array__",
+         "class Shifted defines __array_finalize__", "registers a class as a virtual subclass"]),
+    "patched library classes, finalisers, hooks and the check's own arrays": (
+        {"total": "return Fraction(0)",
+         "shift": "return x",
+         "scale": "x[...] = 0   # the check compares with 2.0 * x afterwards\n    return x"},
+        {"total": "from fractions import Fraction\nFraction.__eq__ = lambda self, other: True",
+         "shift": "import gc, sys, builtins\n\nclass Later:\n    def __del__(self):\n"
+                  "        np.allclose = lambda *a, **k: True\n        np.testing.assert_allclose = print\n\n"
+                  "def _cycle():\n    later = Later()\n    later.me = later\n\n"
+                  "gc.callbacks.append(lambda *args: _cycle())\nfor _ in range(3):\n    _cycle()\n"
+                  "sys.excepthook = lambda *args: None"},
+        ["7.3", "7.5"],
+        ["sets the special method `Fraction.__eq__`", "class Later defines __del__", "imports gc",
+         "changes `x` in place"]),
+}
+
+
+@pytest.mark.parametrize("batch", list(BATCHES))
+def test_second_round_cheats_score_zero_or_are_flagged(book, tmp_path, batch):
+    answers, extra, zero, flags = BATCHES[batch]
+    report = graded(book, tmp_path, submission(book, answers, extra))
+    text = "\n".join(report.lines())
+    assert scores(report) == {k: (0 if k in zero else v) for k, v in FULL.items()}, text
+    for flag in flags:
+        assert any(flag in f for f in report.flags), (flag, text)
+
+
+@pytest.mark.parametrize("source, flag", [
+    ("def f(x, w, b):\n    for a in (x, w, b):\n        a[...] = 0\n    return 0", "changes `a` in place"),
+    ("w_dw[...] = 0", "changes `w_dw` in place (`w_dw[...] = ...`; a name the checks define)"),
+    ("w_dw *= 0", "changes `w_dw` in place"),
+    ("np.copyto(w_dw, 0)", "changes `w_dw` in place (`copyto(w_dw, ...)`"),
+    ("w_dw.fill(0)", "changes `w_dw` in place (`.fill(...)`"),
+    ("setattr(w_dw, 'shape', (1,))", "changes `w_dw` in place (`setattr(w_dw, ...)`"),
+    ("def f(t):\n    t.zero_()", "changes `t` in place (`.zero_(...)`"),
+    ("def f(t):\n    v = t[0]\n    v += 1", "changes `v` in place"),
+    ("def f(t):\n    np.add(t, 1, out=t)", "changes `t` in place (`out=t`"),
+    ("from sys import _getframe", "imports sys._getframe"),
+    ("import sys\nf = getattr(sys, '_get' 'frame')(1)", "names '_getframe' in a string"),
+    ("f = frame.f_back.f_locals", "walks the call stack"),
+    ("import gc\ngc.callbacks.append(print)", "imports gc"),
+    ("import weakref\nweakref.finalize(x, print)", "imports weakref"),
+    ("import numbers\nnumbers.Real.register(K)", "registers a class as a virtual subclass"),
+    ("class A:\n    def __del__(self):\n        pass", "class A defines __del__"),
+    ("class A:\n    def __iter__(self):\n        return iter(())", "class A defines __iter__"),
+    ("class A(np.ndarray):\n    def __array_finalize__(self, obj):\n        pass",
+     "class A defines __array_finalize__"),
+])
+def test_static_scan_flags_in_place_changes_and_frames(source, flag):
+    flags = grade.scan_submission([("cell 3", source)], IMPORTS, check_names=["w_dw", "expected"])
+    assert any(flag in f for f in flags), flags
+
+
+def test_static_scan_leaves_local_arrays_and_copies_alone():
+    source = ("def f(x, w_dw):\n    x = x.copy()\n    x[0] = 1\n    out, rows = np.zeros(3), []\n"
+              "    out[1] = 2\n    rows.append(out)\n    C, k = w_dw.shape[:2]\n"
+              "    a, b = np.zeros((C, k)), np.ones(k)\n    a[0] = b\n    return x, out\n\n"
+              "w_dw = np.ones(2)\nresult = f(w_dw, w_dw)\n")
+    assert grade.scan_submission([("cell 3", source)], IMPORTS, check_names=["w_dw"]) == []
 
 
 def test_static_scan_leaves_ordinary_code_alone():
