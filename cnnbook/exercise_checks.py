@@ -113,7 +113,10 @@ How a call is refused, in five layers (each catches what another may miss):
    class or module of the notebook's globals and every public name of ``builtins``, ``numpy``,
    ``numpy.testing``, ``numpy.linalg``, ``torch``, ``torch.nn.functional``, ``cnnbook.check``
    and this module that was rebound inside the block (``__main__.assert_close = ...``,
-   ``np.allclose = ...``) is put back and fails the block;
+   ``np.allclose = ...``), every private name and table of ``cnnbook.check`` (``_TOLERANCE``)
+   and every attribute of ``torch.Tensor`` and of the classes of ``torch.nn``, ``cnnbook.nn``
+   and ``cnnbook.models`` (``Tensor.item = ...``, ``Conv2d.forward = ...``) is put back and
+   fails the block;
 5. the built-in (C) functions of the forbidden modules and names of NumPy, SciPy,
    scikit-image and scikit-learn (``correlate2``, ``c_einsum``, ``_sigtools._convolve2d``,
    SciPy's FFTs and ``ndimage`` filters) and the ufuncs of the forbidden modules (NumPy's FFT
@@ -900,32 +903,69 @@ def _profiler(plan: _Plan, watch: Watch, notebook: dict, raisers: set, raised: l
 # student's code rebinds one of these, e.g. ``import __main__; __main__.assert_close = ...``.
 _WATCHED_MODULES = ("builtins", "numpy", "numpy.testing", "numpy.linalg", "torch",
                     "torch.nn.functional", "cnnbook.check", "cnnbook.exercise_checks")
+_STRICT_MODULES = ("cnnbook.check",)   # private names and the contents of their dicts count too
+_CLASS_MODULES = ("torch.nn", "cnnbook.nn", "cnnbook.models")   # the classes these hold
 _ROUTINE_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type)
+_CONTAINERS = (dict, list, set)
 
 
-def _namespaces(notebook: dict) -> list[tuple[str, dict, dict]]:
-    """(label, namespace, copy) of the notebook's globals and of the watched modules."""
-    spaces = [("the notebook's global", notebook)] + [
-        (f"{name}.", vars(sys.modules[name])) for name in _WATCHED_MODULES
-        if isinstance(sys.modules.get(name), types.ModuleType)]
-    return [(label, space, dict(space)) for label, space in spaces]
+def _namespaces(notebook: dict) -> list[tuple]:
+    """(label, namespace, copy, strict, contents) of the notebook's globals, the watched modules
+    and the watched classes (a class's ``__dict__`` is read-only: it is put back with setattr)."""
+    spaces = [("the notebook's global ", notebook, False)]
+    for name in _WATCHED_MODULES:
+        if isinstance(sys.modules.get(name), types.ModuleType):
+            spaces.append((f"{name}.", vars(sys.modules[name]), name in _STRICT_MODULES))
+    torch = sys.modules.get("torch")
+    classes = [torch.Tensor] if isinstance(torch, types.ModuleType) else []
+    for name in _CLASS_MODULES:
+        if isinstance(sys.modules.get(name), types.ModuleType):
+            classes += [c for c in vars(sys.modules[name]).values() if type(c) is type
+                        or (isinstance(c, type) and c.__module__.startswith(("torch", "cnnbook")))]
+    seen = set()
+    for cls in classes:
+        if id(cls) not in seen:
+            seen.add(id(cls))
+            spaces.append((f"{cls.__module__}.{cls.__qualname__}.", cls, True))
+    snapshot = []
+    for label, space, strict in spaces:
+        names = dict(vars(space)) if isinstance(space, type) else dict(space)
+        contents = {k: type(v)(v) for k, v in names.items() if strict and type(v) in _CONTAINERS}
+        snapshot.append((label, space, names, strict, contents))
+    return snapshot
 
 
 def _put_back_namespaces(snapshot, watch) -> None:
-    """Restore every name rebound or deleted during the block, naming it in ``watch``.
+    """Restore every name rebound, added (to a class) or deleted during the block, and the
+    contents of a strict module's dicts, lists and sets, naming each in ``watch``.
 
     In the notebook only functions, classes and modules count (a check may assign data)."""
-    for label, space, before in snapshot:
-        notebook = not label.endswith(".")
+    for label, space, before, strict, contents in snapshot:
+        is_class = isinstance(space, type)
+        names = vars(space) if is_class else space
+        notebook = label.startswith("the notebook")
         for key, value in before.items():
-            now = space.get(key, before)   # ``before`` stands for "missing"
-            if now is value or (not notebook and key.startswith("_")
+            now = names.get(key, before)   # ``before`` stands for "missing"
+            if now is value or (not strict and not notebook and key.startswith("_")
                                 and (label != "builtins." or key == "_")):
                 continue   # a module's private names are its own business (caches)
             if notebook and not isinstance(value, _ROUTINE_TYPES):
                 continue
-            space[key] = value
-            watch.hit(f"something that rebound {label}{'' if label.endswith('.') else ' '}{key}")
+            if is_class:
+                setattr(space, key, value)
+            else:
+                space[key] = value
+            watch.hit(f"something that rebound {label}{key}")
+        if is_class:
+            for key in [k for k in names if k not in before]:
+                delattr(space, key)
+                watch.hit(f"something that added {label}{key}")
+        for key, copy in contents.items():
+            value = names.get(key)
+            if type(value) is type(copy) and value != copy:
+                value.clear()
+                value.update(copy) if not isinstance(value, list) else value.extend(copy)
+                watch.hit(f"something that changed the contents of {label}{key}")
 
 
 @contextmanager

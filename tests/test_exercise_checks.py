@@ -771,3 +771,26 @@ def test_libraries_that_look_at_frames_for_their_own_use_still_work():
         except IndexError:
             pass
     assert pair.b == 2
+
+
+@pytest.mark.parametrize("cheat, named", [
+    (lambda: setattr(__import__("cnnbook.check").check, "_excess", lambda *a, **k: 0),
+     "rebound cnnbook.check._excess"),
+    (lambda: __import__("cnnbook.check").check._TOLERANCE.update(
+        {k: 1e300 for k in __import__("cnnbook.check").check._TOLERANCE}),
+     "changed the contents of cnnbook.check._TOLERANCE"),
+    (lambda: setattr(torch.Tensor, "item", lambda self: 0.0), "added torch.Tensor.item"),
+    (lambda: setattr(torch.nn.Conv2d, "forward", lambda self, x: x),
+     "rebound torch.nn.modules.conv.Conv2d.forward"),
+], ids=["private function", "tolerance table", "tensor method", "layer forward"])
+def test_patching_what_the_check_compares_with_fails_the_block_and_is_undone(cheat, named):
+    import cnnbook.check
+
+    tolerances = dict(cnnbook.check._TOLERANCE)
+    with pytest.raises(AssertionError, match=named):
+        with forbid("fft"):
+            cheat()
+    assert cnnbook.check._TOLERANCE == tolerances
+    assert "item" not in vars(torch.Tensor)
+    assert torch.nn.Conv2d.forward.__module__ == "torch.nn.modules.conv"
+    assert cnnbook.check._excess.__module__ == "cnnbook.check"
