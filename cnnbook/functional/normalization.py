@@ -50,10 +50,10 @@ def _channel_sum(a, b=None):
 
 
 def _batch_stats(x):
-    """Per-channel mean and biased variance of x over (N, H, W), and the centred x - mean.
+    """Per-channel mean and biased variance of x over (N, H, W), and x - mean.
 
-    Two passes (mean first, then the mean square of x - mean), which stays accurate when the
-    mean is large compared with the spread.
+    Two passes (mean first, then the mean square of x - mean), which stays
+    accurate when the mean is large compared with the spread.
     """
     M = x.size // x.shape[1]
     mean = _channel_sum(x) / M
