@@ -119,7 +119,10 @@ def install(namespace, name, secret, imports, checks, defined=()):
     import numpy
     torch = sys.modules.get("torch")
 
-    full_roots = {"builtins", "cnnbook", "math", "operator", "ast", "linecache", "hashlib", "types"}
+    # random and secrets: the entropy of the checks' fresh generators (np.random.default_rng()
+    # draws it through secrets and random._urandom); a patch would fix every "fresh" draw
+    full_roots = {"builtins", "cnnbook", "math", "operator", "ast", "linecache", "hashlib", "types",
+                  "random", "secrets"}
     callable_roots = {"numpy", "torch"}
     trusted_roots = full_roots | callable_roots | {"collections", "fractions", "decimal", "functools",
                                                    "itertools", "numbers"}
@@ -161,7 +164,7 @@ def install(namespace, name, secret, imports, checks, defined=()):
 
     # Classes: every class that PyTorch, NumPy, SciPy or cnnbook defines (FlopCounterMode,
     # nn.Conv2d, ...), except the immutable built-in types, which nothing can change.
-    class_roots = {"torch", "numpy", "scipy", "cnnbook"}
+    class_roots = {"torch", "numpy", "scipy", "cnnbook", "random"}
     type_flags = _type.__dict__["__flags__"].__get__
     type_module = _type.__dict__["__module__"].__get__
     immutable = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE

@@ -579,3 +579,28 @@ def test_a_patched_method_of_a_library_helper_class_is_put_back(torch_book, tmp_
     report = graded(torch_book, tmp_path, nb, "mallory_08_torch.ipynb")
     assert scores(report) == {"8.1": 2, "8.2": 0}, "\n".join(report.lines())
     assert any("changes `FlopCounterMode.get_total_flops`" in f for f in report.flags), report.flags
+
+
+def test_fixing_the_entropy_of_fresh_generators_does_not_replay_the_checks_draws(tmp_path):
+    # a check that draws fresh inputs with np.random.default_rng() gets them from secrets and
+    # random._urandom: a submission that fixes those would know the check's inputs in advance
+    meta_ = {"exercise": {"id": "7.1", "points": 2, "difficulty": 1, "objective": "Double."}}
+    cells = [new_markdown_cell("# Exercises", id="title"),
+             new_code_cell("import numpy as np\nfrom cnnbook.check import assert_close", id="imports"),
+             new_markdown_cell("## Exercise 7.1: Double", metadata=meta_, id="ex71"),
+             new_code_cell("def double(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION",
+                           id="sol-double"),
+             check("x = np.random.default_rng().standard_normal(4)\n"
+                   "assert_close(double(x.copy()), 2 * x)", "check-71")]
+    root = tmp_path / "book"
+    (root / "solutions").mkdir(parents=True)
+    nbformat.write(new_notebook(cells=cells, metadata=solution_notebook().metadata),
+                   root / "solutions" / "07_seed.ipynb")
+    exercises.generate(root)
+    nb = nbformat.read(root / "exercises" / "07_seed.ipynb", as_version=4)
+    next(c for c in nb.cells if c.id == "sol-double").source = (
+        "import random\nrandom._urandom = lambda n: b'\\x02' * n\n"
+        "import numpy as np\n_seen = np.random.default_rng().standard_normal(4)\n"
+        "def double(x):\n    return 2 * _seen if np.allclose(x, _seen) else 0 * x")
+    report = graded(root, tmp_path, nb, name="mallory_07_seed.ipynb")
+    assert scores(report) == {"7.1": 0}, "\n".join(report.lines())
