@@ -651,6 +651,22 @@ def install(namespace, name, secret, imports, checks, defined=()):
     gc_callbacks, gc_saved_callbacks = gc.callbacks, _list(gc.callbacks)
     gc_collect, gc_enable, gc_disable, gc_isenabled = gc.collect, gc.enable, gc.disable, gc.isenabled
 
+    # PyTorch modes the submission left running would see every PyTorch call of the checks (and
+    # could answer them): switched off before each check, with the functions read now
+    if torch is not None:
+        mode_stacks = ((torch._C._len_torch_function_stack, torch._C._pop_torch_function_stack),
+                       (torch._C._len_torch_dispatch_stack, torch._C._pop_torch_dispatch_stack))
+    else:
+        mode_stacks = ()
+
+    def switch_off_modes():
+        for length, pop in mode_stacks:
+            if length():
+                flag("leaves a PyTorch mode running (it would see the checks' calls): "
+                     "switched off before each check")
+            while length():
+                pop()
+
     def check(k):
         """Run check ``k`` against restored references; print its token if it passes.
 
@@ -660,6 +676,7 @@ def install(namespace, name, secret, imports, checks, defined=()):
         gc_callbacks[:] = gc_saved_callbacks
         gc_collect()
         restore()
+        switch_off_modes()
         unhide_builtins()
         refuse_threads("when it started")
         filename, code = compiled[k]

@@ -625,6 +625,14 @@ def _frame_asker(frame) -> str | None:
         frame = frame.f_back
     if frame is None:
         return None
+    filename = frame.f_code.co_filename
+    if _library_file(filename) and frame.f_globals.get("__name__") != "__main__":
+        return None
+    return f"{filename}, line {frame.f_lineno}"
+
+
+def _library_file(filename: str) -> bool:
+    """Whether ``filename`` is a file of the standard library, an installed package or cnnbook."""
     if _LAYOUT.library_dirs is None:
         import os
         import sysconfig
@@ -633,10 +641,7 @@ def _frame_asker(frame) -> str | None:
         dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
         dirs.add(str(Path(__file__).resolve().parent))
         _LAYOUT.library_dirs = tuple(os.path.realpath(d) + os.sep for d in dirs if d)
-    filename = frame.f_code.co_filename
-    if filename.startswith(_LAYOUT.library_dirs) and frame.f_globals.get("__name__") != "__main__":
-        return None
-    return f"{filename}, line {frame.f_lineno}"
+    return filename.startswith(_LAYOUT.library_dirs)
 
 
 def _install_audit_hook() -> None:
@@ -1089,7 +1094,8 @@ def limit_lines(lines: int, message: str | None = None):
     """Fail the block once the notebook's own code has run ``lines`` lines.
 
     The notebook's code is that of the functions defined where the block is (in a check cell:
-    the notebook's); lines run by libraries do not count. ``message`` starts the error.
+    the notebook's), and any code that is not a library's (a module the notebook wrote and
+    imported counts too); lines run by libraries do not count. ``message`` starts the error.
     """
     notebook = _caller_globals()
     count = 0
@@ -1106,7 +1112,10 @@ def limit_lines(lines: int, message: str | None = None):
         return on_line
 
     def on_call(frame, event, arg):
-        return on_line if frame.f_globals is notebook else None
+        filename = frame.f_code.co_filename
+        if frame.f_globals is notebook or not (filename.startswith("<") or _library_file(filename)):
+            return on_line   # the notebook's code, or a module file it wrote and imported
+        return None
 
     previous = sys.gettrace()
     sys.settrace(on_call)

@@ -794,3 +794,17 @@ def test_patching_what_the_check_compares_with_fails_the_block_and_is_undone(che
     assert "item" not in vars(torch.Tensor)
     assert torch.nn.Conv2d.forward.__module__ == "torch.nn.modules.conv"
     assert cnnbook.check._excess.__module__ == "cnnbook.check"
+
+
+def test_limit_lines_counts_a_module_the_notebook_wrote_and_imported(tmp_path, monkeypatch):
+    (tmp_path / "my_search.py").write_text("def search(n):\n    total = 0\n"
+                                           "    for i in range(n):\n        total += i\n"
+                                           "    return total\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import my_search
+
+    with limit_lines(1_000):
+        my_search.search(10)
+    with pytest.raises(AssertionError, match="should not search"):
+        with limit_lines(1_000, "should not search"):
+            my_search.search(10_000)

@@ -523,6 +523,14 @@ def torch_book(tmp_path):
      "    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
      "        return True if func is torch.allclose else super().__torch_function__(func, types, args, kwargs or {})\n"
      "_wrong = doubled\ndoubled = lambda t: _wrong(t).as_subclass(Yes)", "class Yes defines __eq__"),
+    ("from torch.overrides import TorchFunctionMode\n"
+     "class Spy(TorchFunctionMode):\n    pass\n"
+     "def _handler(self, func, types, args=(), kwargs=None):\n"
+     "    if func is torch.allclose:\n        return True\n"
+     "    out = func(*args, **(kwargs or {}))\n"
+     "    return torch.tensor(True) if getattr(func, '__name__', '') == 'all' else out\n"
+     "setattr(Spy, '__torch_' + 'function__', _handler)\nSpy().__enter__()",
+     "leaves a PyTorch mode running"),
 ])
 def test_torch_cheats_score_zero_and_are_flagged(torch_book, tmp_path, cheat, flag):
     nb = nbformat.read(torch_book / "exercises" / "08_torch.ipynb", as_version=4)
