@@ -186,34 +186,28 @@ class _TopLevelNames(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def _top_level_names(sources) -> list[str]:
+    """The names these cells' code binds at the notebook's top level."""
+    names = set()
+    for source in sources:
+        try:
+            tree = ast.parse(_magic_free(source)[0])
+        except SyntaxError:
+            continue
+        visitor = _TopLevelNames()
+        visitor.visit(tree)
+        names |= visitor.names
+    return sorted(names)
+
+
 def _reference_names(reference) -> list[str]:
     """The names the reference's code cells bind at the notebook's top level."""
-    names = set()
-    for cell in reference.cells:
-        if cell.cell_type == "code":
-            try:
-                tree = ast.parse(_magic_free(cell.source)[0])
-            except SyntaxError:
-                continue
-            visitor = _TopLevelNames()
-            visitor.visit(tree)
-            names |= visitor.names
-    return sorted(names)
+    return _top_level_names(c.source for c in reference.cells if c.cell_type == "code")
 
 
 def _check_names(reference, exercises: list[Exercise]) -> list[str]:
     """The names the reference's check cells bind at the notebook's top level."""
-    names = set()
-    for e in exercises:
-        for i in e.check_cells:
-            try:
-                tree = ast.parse(_magic_free(reference.cells[i].source)[0])
-            except SyntaxError:
-                continue
-            visitor = _TopLevelNames()
-            visitor.visit(tree)
-            names |= visitor.names
-    return sorted(names)
+    return _top_level_names(reference.cells[i].source for e in exercises for i in e.check_cells)
 
 
 def _student_cells(reference) -> set[str]:
