@@ -11,13 +11,14 @@ its PyTorch twin trained with the same gradients stay equal to rounding::
     optimizer.step()                   # p.data updated in place
 
 A parameter whose ``grad`` is None is skipped (and, for Adam, its step count is not advanced),
-as in PyTorch. This module imports NumPy only.
+as in PyTorch. :class:`StepLR` is the twin of ``torch.optim.lr_scheduler.StepLR``: it lowers an
+optimizer's ``lr`` by a factor every few epochs. This module imports NumPy only.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "StepLR"]
 
 
 class Optimizer:
@@ -238,3 +239,63 @@ class Adam(Optimizer):
             else:
                 denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + self.eps
             p.data += -step_size * exp_avg / denom
+
+
+class StepLR:
+    """Step decay of the learning rate: ``lr × gamma`` every ``step_size`` epochs, as torch's StepLR.
+
+    Call ``step()`` once after every epoch (``cnnbook.train.fit(..., scheduler=...)`` does). The
+    learning rate is multiplied in place, as ``torch.optim.lr_scheduler.StepLR`` does (not
+    recomputed as ``base_lr * gamma ** k``), so the two give the same floats::
+
+        after step() number  1 .. step_size - 1:   lr = base_lr
+        after step() number  step_size:            lr = base_lr * gamma
+        after step() number  2 * step_size:        lr = base_lr * gamma * gamma, ...
+
+    Parameters
+    ----------
+    optimizer : cnnbook.optim.Optimizer
+        Any object with a float attribute ``lr`` (``SGD``, ``Adam``).
+    step_size : int
+        Epochs between two decays (>= 1).
+    gamma : float, default 0.1
+        Factor applied at each decay.
+
+    Attributes
+    ----------
+    last_epoch : int
+        Number of ``step()`` calls so far (0 after construction, as in PyTorch).
+    base_lr : float
+        The optimizer's learning rate at construction.
+
+    Raises
+    ------
+    ValueError
+        If ``step_size`` is not a positive integer.
+    TypeError
+        If ``optimizer`` has no ``lr`` attribute.
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        if (isinstance(step_size, (bool, np.bool_)) or not isinstance(step_size, (int, np.integer))
+                or step_size < 1):
+            raise ValueError(f"step_size: expected a positive integer, got {step_size!r}")
+        if not hasattr(optimizer, "lr"):
+            raise TypeError(f"optimizer: expected an optimizer with an 'lr' attribute "
+                            f"(cnnbook.optim.SGD, Adam), got {type(optimizer).__name__}")
+        self.optimizer, self.step_size, self.gamma = optimizer, int(step_size), gamma
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+
+    def step(self):
+        """End an epoch: multiply the optimizer's ``lr`` by ``gamma`` every ``step_size`` calls."""
+        self.last_epoch += 1
+        if self.last_epoch % self.step_size == 0:
+            self.optimizer.lr = self.optimizer.lr * self.gamma
+
+    def get_last_lr(self):
+        """The current learning rate, as a one-item list (torch's form: one per parameter group)."""
+        return [self.optimizer.lr]
+
+    def __repr__(self):
+        return f"StepLR(step_size={self.step_size}, gamma={self.gamma!r}, last_epoch={self.last_epoch})"
