@@ -22,8 +22,6 @@ builder              default configuration                            parameters
 ``efficientnet_b0``  EfficientNet-B0 (MBConv, squeeze-and-excitation) 5,288,548
 ``xception``         Xception (Keras reference), 299 x 299 input      22,855,952
 ``fasternet``        FasterNet-T0 (official repository)               3,905,500
-``xception``         Xception (Keras reference), 299 x 299 input      22,855,952
-``fasternet``        FasterNet-T0 (official repository)               3,905,500
 ===================  ===============================================  ================
 
 Counting tools: :func:`param_count`, :func:`macs` (multiply-adds of one forward pass,
@@ -69,8 +67,6 @@ __all__ = [
     "densenet121", "mobilenet_v1", "mobilenet_v2", "efficientnet_b0",
     "BasicBlock", "Bottleneck", "Inception", "DenseLayer", "DenseBlock", "Transition",
     "DepthwiseSeparable", "InvertedResidual", "SqueezeExcitation", "MBConv",
-    "xception", "SeparableConv2d", "XceptionBlock", "fasternet", "PConv",
-    "FasterNetBlock", "FASTERNET_VARIANTS",
     "xception", "SeparableConv2d", "XceptionBlock", "fasternet", "PConv",
     "FasterNetBlock", "FASTERNET_VARIANTS",
     "ALEXNET_ONE_TOWER_WIDTHS", "MODELS",
@@ -499,8 +495,8 @@ class Bottleneck(nn.Module):
         c_out = channels * self.expansion
         width = int(channels * width_per_group / 64) * groups
         if width < 1:
-            raise ValueError(f"width_per_group: {width_per_group} leaves no channels in "
-                             f"the 3x3 conv for channels={channels}")
+            raise ValueError(f"width_per_group: {width_per_group} leaves no channels "
+                             f"in the 3x3 conv for channels={channels}")
         self.use_shortcut = bool(shortcut)
         s1, s3 = (1, stride) if stride_in_3x3 else (stride, 1)
         self.conv1 = nn.Conv2d(c_in, width, 1, stride=s1, bias=False)
@@ -577,8 +573,9 @@ def resnet(block="basic", layers=(2, 2, 2, 2), num_classes=1000, in_channels=3,
     if block == "bottleneck":
         block_kwargs.update(groups=groups, width_per_group=width_per_group)
     elif (groups, width_per_group) != (1, 64):
-        raise ValueError(f"groups, width_per_group: the basic block has no grouped conv, "
-                         f"got groups={groups}, width_per_group={width_per_group}")
+        raise ValueError(f"groups, width_per_group: the basic block has no grouped "
+                         f"conv, got groups={groups}, "
+                         f"width_per_group={width_per_group}")
     widths = [_scaled(c, width_mult) for c in (64, 128, 256, 512)]
     model = nn.Sequential()
     if small_input:
@@ -945,205 +942,6 @@ def efficientnet_b0(num_classes=1000, in_channels=3, width_mult=1.0, depth_mult=
     model.add_module("flatten", nn.Flatten())
     model.add_module("dropout", nn.Dropout(dropout))
     model.add_module("classifier", nn.Linear(head, num_classes))
-    return model
-
-
-# ======================================================================================
-# Xception (2017)
-# ======================================================================================
-class SeparableConv2d(nn.Module):
-    """A depthwise separable convolution: a k x k depthwise conv (one filter per input
-    channel, ``groups = c_in``) then a 1x1 pointwise conv mixing the channels, with
-    nothing in between (Xception's choice, and Keras' ``SeparableConv2D``)."""
-
-    def __init__(self, c_in, c_out, kernel_size=3, stride=1, bias=False):
-        super().__init__()
-        self.depthwise = nn.Conv2d(c_in, c_in, kernel_size, stride=stride,
-                                   padding=kernel_size // 2, groups=c_in, bias=False)
-        self.pointwise = nn.Conv2d(c_in, c_out, 1, bias=bias)
-
-    def forward(self, x):
-        return self.pointwise(self.depthwise(x))
-
-
-class XceptionBlock(nn.Module):
-    """One Xception module: [ReLU - SeparableConv2d 3x3 - BN] for each width in
-    ``widths``, then a 3x3/2 max-pool if ``stride == 2``; plus a shortcut, the identity
-    or (when the shape changes) a 1x1 conv with the stride and BN. ``relu_first=False``
-    drops the first ReLU (the first entry-flow block, whose input was just activated).
-    """
-
-    def __init__(self, c_in, widths, stride=1, relu_first=True):
-        super().__init__()
-        layers, c = [], c_in
-        for i, width in enumerate(widths):
-            if i > 0 or relu_first:
-                layers.append(nn.ReLU())
-            layers += [SeparableConv2d(c, width), nn.BatchNorm2d(width)]
-            c = width
-        if stride == 2:
-            layers.append(nn.MaxPool2d(3, stride=2, padding=1))
-        self.body = nn.Sequential(*layers)
-        self.shortcut = None
-        if stride != 1 or c != c_in:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c, 1, stride=stride,
-                                                    bias=False), nn.BatchNorm2d(c))
-        self.out_channels = c
-
-    def forward(self, x):
-        return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
-
-
-def xception(num_classes=1000, in_channels=3, middle_blocks=8, width_mult=1.0):
-    """Xception (Fig. 5 of the paper) as in the Keras reference: 22,855,952 parameters
-    (Keras lists 22,910,480 because it also counts BN's running statistics).
-
-    ``entry``: two 3x3 convs (32/2 and 64, no padding) with BN and ReLU, and three
-    modules of two separable convs (128, 256, 728) each ending in a 3x3/2 max-pool with
-    a 1x1/2 conv shortcut; ``middle``: ``middle_blocks`` modules of three separable
-    convs (728) with identity shortcuts; ``exit``: a module (728, 1024, max-pool), then
-    separable convs of 1536 and 2048 each with BN and ReLU; global average pooling and
-    a dense classifier. The paper's input is 299 x 299 (10 x 10 before the pooling);
-    any input from 32 x 32 up runs. ``width_mult`` scales every width.
-    """
-    num_classes = _positive_int("num_classes", num_classes)
-    in_channels = _positive_int("in_channels", in_channels)
-    if isinstance(middle_blocks, bool) \
-            or not isinstance(middle_blocks, (int, np.integer)) or middle_blocks < 0:
-        raise ValueError(f"middle_blocks: expected a non-negative integer, "
-                         f"got {middle_blocks!r}")
-    width_mult = _positive_float("width_mult", width_mult)
-
-    def w(c):
-        return _scaled(c, width_mult)
-
-    entry = nn.Sequential(
-        nn.Conv2d(in_channels, w(32), 3, stride=2, bias=False), nn.BatchNorm2d(w(32)),
-        nn.ReLU(),
-        nn.Conv2d(w(32), w(64), 3, bias=False), nn.BatchNorm2d(w(64)), nn.ReLU(),
-        XceptionBlock(w(64), (w(128), w(128)), stride=2, relu_first=False),
-        XceptionBlock(w(128), (w(256), w(256)), stride=2),
-        XceptionBlock(w(256), (w(728), w(728)), stride=2))
-    middle = nn.Sequential(*(XceptionBlock(w(728), (w(728),) * 3)
-                             for _ in range(int(middle_blocks))))
-    exit_flow = nn.Sequential(
-        XceptionBlock(w(728), (w(728), w(1024)), stride=2),
-        SeparableConv2d(w(1024), w(1536)), nn.BatchNorm2d(w(1536)), nn.ReLU(),
-        SeparableConv2d(w(1536), w(2048)), nn.BatchNorm2d(w(2048)), nn.ReLU())
-    model = nn.Sequential()
-    for name, layer in [("entry", entry), ("middle", middle), ("exit", exit_flow),
-                        ("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
-                        ("fc", nn.Linear(w(2048), num_classes))]:
-        model.add_module(name, layer)
-    return model
-
-
-# ======================================================================================
-# FasterNet (2023)
-# ======================================================================================
-class PConv(nn.Module):
-    """Partial convolution: a k x k conv (stride 1, same size, no bias) on the first
-    ``channels // n_div`` channels; the other channels pass through unchanged.
-
-    At ``n_div = 4`` it does 1/16 of the multiply-adds of a full k x k conv on all
-    ``channels`` and reads and writes about 1/4 of its memory. The parameter names are
-    those of the official implementation (``partial_conv3``).
-    """
-
-    def __init__(self, channels, n_div=4, kernel_size=3):
-        super().__init__()
-        channels = _positive_int("channels", channels)
-        n_div = _positive_int("n_div", n_div)
-        kernel_size = _positive_int("kernel_size", kernel_size)
-        if channels < n_div:
-            raise ValueError(f"n_div: {n_div} leaves no channel to convolve out of "
-                             f"channels={channels}")
-        self.dim_conv = channels // n_div
-        self.dim_untouched = channels - self.dim_conv
-        self.partial_conv3 = nn.Conv2d(self.dim_conv, self.dim_conv, kernel_size,
-                                       padding=kernel_size // 2, bias=False)
-
-    def forward(self, x):
-        x1, x2 = torch.split(x, [self.dim_conv, self.dim_untouched], dim=1)
-        return torch.cat((self.partial_conv3(x1), x2), dim=1)
-
-
-class FasterNetBlock(nn.Module):
-    """PConv (3x3 on 1/``n_div`` of the channels), then an MLP of two pointwise (1x1)
-    convs, ``channels`` -> ``mlp_ratio * channels`` (BN, activation) -> ``channels``;
-    plus the input. (The paper's "T-shaped" receptive field: the PConv and the first
-    PWConv together act like a conv whose centre tap sees all channels.)"""
-
-    def __init__(self, channels, n_div=4, mlp_ratio=2, act="GELU"):
-        super().__init__()
-        hidden = int(channels * mlp_ratio)
-        self.spatial_mixing = PConv(channels, n_div)
-        self.mlp = nn.Sequential(nn.Conv2d(channels, hidden, 1, bias=False),
-                                 nn.BatchNorm2d(hidden), getattr(nn, act)(),
-                                 nn.Conv2d(hidden, channels, 1, bias=False))
-
-    def forward(self, x):
-        return x + self.mlp(self.spatial_mixing(x))
-
-
-# embedding width, blocks per stage, activation (cfg/fasternet_*.yaml of the official
-# repository)
-FASTERNET_VARIANTS = {
-    "t0": (40, (1, 2, 8, 2), "GELU"), "t1": (64, (1, 2, 8, 2), "GELU"),
-    "t2": (96, (1, 2, 8, 2), "ReLU"), "s": (128, (1, 2, 13, 2), "ReLU"),
-    "m": (144, (3, 4, 18, 3), "ReLU"), "l": (192, (3, 4, 18, 3), "ReLU")}
-
-
-def fasternet(variant="t0", num_classes=1000, in_channels=3, embed_dim=None,
-              depths=None, n_div=4, mlp_ratio=2, feature_dim=1280):
-    """FasterNet (Chen et al. 2023): ``variant`` "t0" (3,905,500 parameters; the paper's
-    3.9 M), "t1", "t2", "s", "m" or "l", as in the official repository.
-
-    A 4x4/4 conv "embedding" (``embed_dim`` channels) with BN; four stages of
-    :class:`FasterNetBlock` (``depths``), joined by 2x2/2 "merging" convs with BN that
-    double the width; global average pooling, a 1x1 conv to ``feature_dim`` with the
-    activation, and a dense classifier. ``embed_dim`` and ``depths`` override the
-    variant's (for small CPU versions); module names follow the official code, so its
-    ``state_dict`` keys are the same. Inputs from 32 x 32 up.
-    """
-    if variant not in FASTERNET_VARIANTS:
-        raise ValueError(f"variant: expected one of {sorted(FASTERNET_VARIANTS)}, "
-                         f"got {variant!r}")
-    dim, stage_depths, act = FASTERNET_VARIANTS[variant]
-    dim = dim if embed_dim is None else _positive_int("embed_dim", embed_dim)
-    stage_depths = stage_depths if depths is None else _int_tuple("depths", depths)
-    num_classes = _positive_int("num_classes", num_classes)
-    in_channels = _positive_int("in_channels", in_channels)
-    n_div = _positive_int("n_div", n_div)
-    mlp_ratio = _positive_float("mlp_ratio", mlp_ratio)
-    feature_dim = _positive_int("feature_dim", feature_dim)
-    if dim < n_div:
-        raise ValueError(f"embed_dim: expected at least n_div={n_div} channels, "
-                         f"got {dim}")
-    patch_embed = nn.Sequential()
-    patch_embed.add_module("proj", nn.Conv2d(in_channels, dim, 4, stride=4, bias=False))
-    patch_embed.add_module("norm", nn.BatchNorm2d(dim))
-    stages = []
-    for i, n in enumerate(stage_depths):
-        if i > 0:
-            merging = nn.Sequential()
-            merging.add_module("reduction", nn.Conv2d(dim, 2 * dim, 2, stride=2,
-                                                      bias=False))
-            merging.add_module("norm", nn.BatchNorm2d(2 * dim))
-            stages.append(merging)
-            dim *= 2
-        stage = nn.Sequential()
-        stage.add_module("blocks", nn.Sequential(
-            *(FasterNetBlock(dim, n_div, mlp_ratio, act) for _ in range(n))))
-        stages.append(stage)
-    model = nn.Sequential()
-    model.add_module("patch_embed", patch_embed)
-    model.add_module("stages", nn.Sequential(*stages))
-    model.add_module("avgpool_pre_head", nn.Sequential(
-        nn.AdaptiveAvgPool2d(1), nn.Conv2d(dim, feature_dim, 1, bias=False),
-        getattr(nn, act)()))
-    model.add_module("flatten", nn.Flatten())
-    model.add_module("head", nn.Linear(feature_dim, num_classes))
     return model
 
 
