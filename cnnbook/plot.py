@@ -2076,3 +2076,141 @@ def plot_network_parts(parts: Mapping[str, Sequence[tuple[str, str]]], *,
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# =============================================================================================
+# Chapter 11: the gradient that reaches each layer of a deep network
+# =============================================================================================
+__all__ += ["plot_gradient_norms"]
+
+
+def plot_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[Sequence[float]]]], *,
+                        xlabel: str = "layer (1 = next to the input)",
+                        ylabel: str = "gradient norm ‖∂L/∂W‖",
+                        suptitle: str | None = None):
+    """The norm of each layer's weight gradient, one line per network, on a log scale.
+
+    Parameters
+    ----------
+    panels : mapping of str to mapping of str to array_like, shape (S, L)
+        Panel title (e.g. "at initialisation") to networks; each network maps to the
+        gradient norms of its ``L`` layers (input side first) measured for ``S`` seeds.
+        The line is the geometric mean over the seeds, the band their range (min to max).
+    xlabel, ylabel : str
+    suptitle : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per panel, sharing the y axis (logarithmic).
+    """
+    if not isinstance(panels, Mapping) or len(panels) == 0:
+        raise ValueError("panels: expected a non-empty mapping of panel titles to networks")
+    tables = {}
+    for title, runs in panels.items():
+        if not isinstance(runs, Mapping) or len(runs) == 0:
+            raise ValueError(f"panels[{title!r}]: expected a non-empty mapping of networks "
+                             f"to arrays of shape (seeds, layers)")
+        for name, values in runs.items():
+            values = np.asarray(values, dtype=np.float64)
+            if values.ndim == 1:
+                values = values[None]
+            if values.ndim != 2 or values.size == 0:
+                raise ValueError(f"panels[{title!r}][{name!r}]: expected shape "
+                                 f"(seeds, layers), got {values.shape}")
+            if not np.all(np.isfinite(values)) or np.any(values <= 0):
+                raise ValueError(f"panels[{title!r}][{name!r}]: gradient norms must be "
+                                 f"positive and finite for a log scale")
+            tables[title, name] = values
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(min(PAGE_WIDTH, 4.4 * n + 0.4), 3.4), dpi=DPI,
+                             sharey=True, squeeze=False)
+    for ax, (title, runs) in zip(axes[0], panels.items()):
+        for name in runs:
+            values = tables[title, name]
+            layers = np.arange(1, values.shape[1] + 1)
+            mean = np.exp(np.log(values).mean(axis=0))
+            line, = ax.plot(layers, mean, marker=".", markersize=4,
+                            label=f"{name} ({values.shape[0]} seeds)"
+                            if values.shape[0] > 1 else name)
+            if values.shape[0] > 1:
+                ax.fill_between(layers, values.min(axis=0), values.max(axis=0),
+                                color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel(ylabel)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+# =============================================================================================
+# Chapter 12: the efficient networks compared (parameters, multiply-adds, measured time)
+# =============================================================================================
+__all__ += ["plot_model_costs"]
+
+
+def plot_model_costs(names: Sequence[str], params, macs, times, *, title: str | None = None):
+    """Two labelled scatter plots of a set of networks, on log-log axes: parameters against
+    multiply-adds (left), and measured time against multiply-adds (right).
+
+    On the right a dotted line of slope 1 through the median time per multiply-add shows
+    where the points would lie if time were proportional to the multiply-adds: a network
+    above it runs at fewer multiply-adds per second than the median, one below it at more.
+
+    Parameters
+    ----------
+    names : sequence of str
+        One label per network.
+    params, macs : sequence of float
+        Parameters and multiply-adds of each network (all positive).
+    times : sequence of float
+        Measured time of one forward pass of each network, in milliseconds (all positive).
+    title : str, optional
+        A title above both panels.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two axes, each with one point per network, every point labelled with its name.
+    """
+    names = [str(n) for n in names]
+    arrays = {}
+    for arg, values in (("params", params), ("macs", macs), ("times", times)):
+        a = np.asarray(values, dtype=np.float64)
+        if a.shape != (len(names),) or not np.all(np.isfinite(a)) or np.any(a <= 0):
+            raise ValueError(f"{arg}: expected {len(names)} positive finite numbers (one per "
+                             f"name), got {a.tolist() if a.ndim <= 1 else a.shape}")
+        arrays[arg] = a
+    if not names:
+        raise ValueError("names: expected at least one network")
+    p, m, t = arrays["params"] / 1e6, arrays["macs"] / 1e9, arrays["times"]
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.9), dpi=DPI)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, xs, ys in ((axes[0], p, m), (axes[1], m, t)):
+        for i, (x, y, name) in enumerate(zip(xs, ys, names)):
+            ax.plot(x, y, "o", color=colours[i % len(colours)])
+            ax.annotate(name, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7.5)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.margins(0.25)
+    rate = float(np.median(t / m))
+    line = np.array([m.min() / 1.5, m.max() * 1.5])
+    axes[1].plot(line, rate * line, ":", color="#555555", linewidth=1,
+                 label=f"proportional to MACs ({1 / rate:.3g} G MACs per ms)")
+    axes[1].legend(fontsize=7.5, loc="upper left")
+    axes[0].set_xlabel("parameters (M)")
+    axes[0].set_ylabel("multiply-adds (G)")
+    axes[0].set_title("size and work", fontsize=10)
+    axes[1].set_xlabel("multiply-adds (G)")
+    axes[1].set_ylabel("measured time (ms)")
+    axes[1].set_title("work and time", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
