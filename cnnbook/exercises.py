@@ -15,7 +15,24 @@
   indentation of the ``# BEGIN SOLUTION`` line;
 * a prose answer is a Markdown cell tagged ``solution``; the student copy has a "your answer"
   cell (tagged ``answer``) in its place;
-* cells tagged ``check`` hold the asserts that grade the exercise before them.
+* cells tagged ``check`` hold the asserts that grade the exercise before them;
+* in a check cell, the lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``
+  are *hidden tests*: the student copy replaces them by the one comment line
+  ``# Hidden tests: the instructor's grader checks the values.`` (at the indentation of the
+  ``### BEGIN HIDDEN TESTS`` line).
+
+Hidden tests (the design, as nbgrader's): a check cell shows the student what is checked (types,
+shapes, properties, timing) but the values that would give the answer away (a prediction's
+number, a reference computed by the function the exercise forbids, a digest of a small answer
+space) go in its hidden part. Hidden markers are allowed only in check cells; they must be
+balanced, not nested, stand alone on their lines and leave code that still parses once removed,
+else ``ExerciseError`` names the notebook and the cell. The instructor's grader
+(``python -m cnnbook.grade``) takes every check cell from the solution notebook, so it runs the
+hidden lines too; in the student edition, which has only the blank ``exercises/`` copies, the
+grader runs the visible part and reports such an exercise as ``hidden`` (format checks passed,
+values checked only by the instructor's grader), out of the local total. The nbgrader export
+keeps the markers, which nbgrader itself understands: ``generate_assignment`` removes the hidden
+lines from the release copy and ``autograde`` puts the locked check cell back whole.
 
 In the student copy all outputs are stripped, every cell keeps the id it has in the solution
 notebook, and every code cell of an exercise from its first stub on is tagged
@@ -26,6 +43,7 @@ the student copy takes that fold off its stub cells, which hold the student's ow
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import re
 import shutil
@@ -44,6 +62,11 @@ __all__ = [
     "list_exercises",
     "make_student_notebook",
     "student_text",
+    "HIDDEN_BEGIN",
+    "HIDDEN_END",
+    "HIDDEN_NOTE",
+    "hidden_text",
+    "has_hidden_tests",
     "generate",
     "check",
     "stage_student_book",
@@ -66,6 +89,12 @@ REQUIRED_KEYS = {"id": str, "points": (int, float), "difficulty": int, "objectiv
 
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)#\s*(?P<kind>BEGIN|END)\s+SOLUTION\b(?P<rest>.*)$")
 
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
+HIDDEN_NOTE = "# Hidden tests: the instructor's grader checks the values."
+_HIDDEN_MARKER = re.compile(r"^(?P<indent>[ \t]*)#+\s*(?P<kind>BEGIN|END)\s+HIDDEN\s+TESTS\b(?P<rest>.*)$")
+_HIDDEN_NOTE_LINE = re.compile(r"^[ \t]*" + re.escape(HIDDEN_NOTE) + r"[ \t]*$", re.M)
+
 
 class ExerciseError(ValueError):
     """A solution notebook breaks the exercise conventions; the message names notebook and cell."""
@@ -82,6 +111,13 @@ class Exercise:
     cells: tuple[int, ...]  # from the statement to the cell before the next exercise
     check_cells: tuple[int, ...] = ()
     solution_cells: tuple[int, ...] = ()
+    hidden_cells: tuple[int, ...] = ()    # check cells with hidden tests (a solution notebook)
+    stripped_cells: tuple[int, ...] = ()  # check cells whose hidden tests were removed (a student copy)
+
+    @property
+    def hidden_here(self) -> bool:
+        """True if this notebook is a student copy whose checks lost their hidden tests."""
+        return bool(self.stripped_cells)
 
     @property
     def graded(self) -> bool:
@@ -152,6 +188,60 @@ def _has_marker_text(source: str) -> bool:
     return "BEGIN SOLUTION" in source or "END SOLUTION" in source
 
 
+def _hidden_regions(source: str, where: str) -> list[tuple[int, int, str]]:
+    """Return ``(begin_line, end_line, indent)`` for each hidden-test region of ``source``."""
+    regions, open_at = [], None
+    for number, line in enumerate(source.splitlines()):
+        match = _HIDDEN_MARKER.match(line)
+        if not match:
+            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:  # nbgrader's test
+                raise ExerciseError(f"{where}, line {number + 1}: a hidden-test marker must stand alone "
+                                    f"on its line as '{HIDDEN_BEGIN}' or '{HIDDEN_END}', got {line.strip()!r}")
+            continue
+        if match["rest"].strip():
+            raise ExerciseError(f"{where}, line {number + 1}: unexpected text after the marker: {line.strip()!r}")
+        if match["kind"] == "BEGIN":
+            if open_at is not None:
+                raise ExerciseError(f"{where}, line {number + 1}: '{HIDDEN_BEGIN}' inside the hidden tests "
+                                    f"opened on line {open_at[0] + 1} (missing '{HIDDEN_END}')")
+            open_at = (number, match["indent"])
+        else:
+            if open_at is None:
+                raise ExerciseError(f"{where}, line {number + 1}: '{HIDDEN_END}' without a "
+                                    f"'{HIDDEN_BEGIN}' before it")
+            regions.append((open_at[0], number, open_at[1]))
+            open_at = None
+    if open_at is not None:
+        raise ExerciseError(f"{where}, line {open_at[0] + 1}: '{HIDDEN_BEGIN}' is never closed by '{HIDDEN_END}'")
+    return regions
+
+
+def has_hidden_tests(source: str, *, where: str = "cell") -> bool:
+    """True if ``source`` holds a (balanced) hidden-test region."""
+    return bool(_hidden_regions(source, where))
+
+
+def hidden_text(source: str, *, where: str = "cell") -> str:
+    """``source`` with each hidden-test region replaced by the line ``HIDDEN_NOTE``."""
+    lines = source.splitlines()
+    regions = _hidden_regions(source, where)
+    for begin, end, indent in reversed(regions):
+        lines[begin:end + 1] = [f"{indent}{HIDDEN_NOTE}"]
+    text = "\n".join(lines)
+    if regions:
+        try:
+            ast.parse(source)
+        except SyntaxError:
+            return text  # the solution's own syntax error is reported when it runs
+        try:
+            ast.parse(text)
+        except SyntaxError as error:
+            raise ExerciseError(f"{where}: without its hidden tests the check cell does not parse "
+                                f"({error.msg}, line {error.lineno}): keep a visible statement in "
+                                f"every block that holds hidden tests") from None
+    return text
+
+
 def student_text(source: str, exercise_id: str, *, where: str = "cell") -> str:
     """Replace every solution region of ``source`` by a ``raise NotImplementedError`` stub."""
     lines = source.splitlines()
@@ -177,7 +267,8 @@ def list_exercises(nb, name: str = "notebook", *, require_solutions: bool = True
         if meta is not None:
             if any(e["id"] == meta["id"] for e in exercises):
                 raise ExerciseError(f"{where}: duplicate exercise id {meta['id']!r}")
-            exercises.append({**meta, "cells": [], "check": [], "solution": []})
+            exercises.append({**meta, "cells": [], "check": [], "solution": [], "hidden": [],
+                              "stripped": []})
         current = exercises[-1] if exercises else None
         tags = _tags(cell)
         source = cell.get("source", "")
@@ -188,6 +279,10 @@ def list_exercises(nb, name: str = "notebook", *, require_solutions: bool = True
             cell.cell_type == "markdown" and "solution" in tags)
         if "solution" in tags and cell.cell_type != "markdown":
             raise ExerciseError(f"{where}: the 'solution' tag is for Markdown answers; mark code with '{BEGIN}'")
+        hidden = _hidden_regions(source, where)
+        if hidden and not ("check" in tags and cell.cell_type == "code"):
+            raise ExerciseError(f"{where}: hidden tests ('{HIDDEN_BEGIN}') belong in a code cell "
+                                f"tagged 'check'")
         if current is None:
             if is_solution or "check" in tags:
                 raise ExerciseError(f"{where}: a solution or check cell before the first exercise "
@@ -198,6 +293,11 @@ def list_exercises(nb, name: str = "notebook", *, require_solutions: bool = True
             if cell.cell_type != "code":
                 raise ExerciseError(f"{where}: a 'check' cell must be a code cell")
             current["check"].append(index)
+            if hidden:
+                hidden_text(source, where=where)  # the student copy must still parse
+                current["hidden"].append(index)
+            elif _HIDDEN_NOTE_LINE.search(source):
+                current["stripped"].append(index)
         if is_solution:
             current["solution"].append(index)
     result = []
@@ -210,7 +310,8 @@ def list_exercises(nb, name: str = "notebook", *, require_solutions: bool = True
                                 f"and no Markdown cell tagged 'solution')")
         result.append(Exercise(id=e["id"], points=e["points"], difficulty=e["difficulty"],
                                objective=e["objective"], cells=tuple(e["cells"]),
-                               check_cells=tuple(e["check"]), solution_cells=tuple(e["solution"])))
+                               check_cells=tuple(e["check"]), solution_cells=tuple(e["solution"]),
+                               hidden_cells=tuple(e["hidden"]), stripped_cells=tuple(e["stripped"])))
     return result
 
 
@@ -284,6 +385,8 @@ def make_student_notebook(nb, name: str = "notebook"):
                     cell.source = student_text(cell.source, exercise.id, where=where)
                     _unfold(cell)  # the student's own answer cell is never folded away
                     stubbed = True
+                if index in exercise.hidden_cells:
+                    cell.source = hidden_text(cell.source, where=where)
                 if stubbed:
                     _add_tag(cell, "raises-exception")
     for cell in student.cells:

@@ -12,6 +12,17 @@ notebook is run again from the top without it. Exercises without a check cell (c
 answers) are listed for a human reader and not counted in the automatic total. The last line
 printed for a notebook is ``total: EARNED / POSSIBLE``.
 
+Hidden tests (see :mod:`cnnbook.exercises`): a check cell of a solution notebook may hold lines
+between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` that the student copy does not
+show. The grader runs the check cell of the solution notebook, hidden lines included, and a
+failure's detail never quotes a hidden line or its message ("a hidden test failed"). A student
+copy's check cell (hidden lines replaced by a comment) is not counted as edited. In the student
+edition, whose references are the blank ``exercises/`` copies, the hidden lines are not there to
+run: an exercise with hidden tests is reported as ``hidden`` (its visible checks passed, its
+values are checked only by the instructor's grader) or ``failed`` (a visible check failed), and
+it is left out of the local total, so that a student never sees full marks the instructor's
+grader would not give.
+
 Wrong answers cannot pass by changing what a check relies on: each check runs against restored
 references (functions, classes, code and defaults of the libraries, built-ins the notebook hid),
 never beside a thread the submission started, and sees the answers as plain values (see
@@ -37,7 +48,7 @@ from pathlib import Path
 import nbformat
 
 from cnnbook import _grade_guard
-from cnnbook.exercises import STUB_MESSAGE, Exercise, list_exercises
+from cnnbook.exercises import STUB_MESSAGE, Exercise, hidden_text, list_exercises
 
 __all__ = ["ExerciseResult", "GradeReport", "grade_notebook", "grade_path", "scan_submission",
            "write_csv", "write_answers", "main"]
@@ -59,9 +70,15 @@ class ExerciseResult:
     id: str
     points: float
     earned: float
-    status: str  # "ok", "failed", "manual", "not run"
+    status: str  # "ok", "failed", "manual", "not run", "hidden"
     detail: str = ""
     answer: str = ""  # for a conceptual ("manual") exercise: the submitted answer text
+    hidden: bool = False  # student edition: values checked only by the instructor's grader
+
+    @property
+    def counted(self) -> bool:
+        """True if the exercise counts in the automatic total."""
+        return self.status != "manual" and not self.hidden
 
 
 @dataclass
@@ -73,18 +90,19 @@ class GradeReport:
 
     @property
     def earned(self) -> float:
-        return sum(r.earned for r in self.results if r.status != "manual")
+        return sum(r.earned for r in self.results if r.counted)
 
     @property
     def possible(self) -> float:
-        return sum(r.points for r in self.results if r.status != "manual")
+        return sum(r.points for r in self.results if r.counted)
 
     def lines(self) -> list[str]:
         out = [f"{self.path}"]
         if self.error:
             out.append(f"  note: {self.error}")
         for r in self.results:
-            score = "manual" if r.status == "manual" else f"{_fmt(r.earned)}/{_fmt(r.points)}"
+            score = ("manual" if r.status == "manual" else f"-/{_fmt(r.points)}" if r.hidden
+                     else f"{_fmt(r.earned)}/{_fmt(r.points)}")
             detail = f"  {r.detail}" if r.detail else ""
             out.append(f"  Exercise {r.id:<6} {score:>7}  {r.status}{detail}")
         manual = [r for r in self.results if r.status == "manual"]
@@ -92,6 +110,12 @@ class GradeReport:
             points = sum(r.points for r in manual)
             out.append(f"  to grade by hand: {', '.join(r.id for r in manual)} "
                        f"({_fmt(points)} point{'' if points == 1 else 's'})")
+        hidden = [r for r in self.results if r.hidden]
+        if hidden:
+            points = sum(r.points for r in hidden)
+            out.append(f"  checked only by the instructor's grader (hidden tests): "
+                       f"{', '.join(r.id for r in hidden)} ({_fmt(points)} point{'' if points == 1 else 's'}, "
+                       f"not in this total)")
         for flag in self.flags:
             out.append(f"  flagged: {flag}")
         out.append(f"total: {_fmt(self.earned)} / {_fmt(self.possible)}")
@@ -248,7 +272,8 @@ def _prepare(submission, reference, exercises: list[Exercise], guard: str, secre
         ref = locked.get(cell.get("id"))
         if ref is None:
             continue
-        if cell.id in check_of and not cell.source.strip().endswith(ref.source.strip()):
+        if cell.id in check_of and not any(cell.source.strip().endswith(text) for text in
+                                           {ref.source.strip(), hidden_text(ref.source).strip()}):
             flags.append(f"a check cell of exercise {check_of[cell.id].id} was edited "
                          f"(the solution's check ran instead)")
         cell.cell_type = "code"
@@ -1060,6 +1085,19 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
             report.flags.append(f"files changed while this submission ran: {', '.join(changed)}")
     submitted = {cell.get("id"): cell for cell in plan.nb.cells} if plan is not None else {}
     for e in exercises:
+        if e.graded and e.hidden_here:  # the student edition: the hidden lines are not here
+            check_ids = [reference.cells[i].id for i in e.check_cells]
+            problems = [failures[c] for c in check_ids if c in failures]
+            if not problems:
+                report.results.append(ExerciseResult(
+                    e.id, e.points, 0, "hidden", "visible checks passed; the values are checked only "
+                    "by the instructor's grader", hidden=True))
+            else:
+                first = next(failures[reference.cells[i].id] for i in e.cells
+                             if reference.cells[i].id in failures)
+                status = "not run" if all(p == "not run" for p in problems) else "failed"
+                report.results.append(ExerciseResult(e.id, e.points, 0, status, first, hidden=True))
+            continue
         if not e.graded:
             answer = "\n\n".join(submitted[reference.cells[i].id].source.strip() for i in e.solution_cells
                                  if reference.cells[i].id in submitted)
@@ -1074,8 +1112,30 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
             # Name the first error in the exercise (often the solution cell), not only its symptom.
             first = next(failures[reference.cells[i].id] for i in e.cells
                          if reference.cells[i].id in failures)
+            if any(_quotes_hidden(first, reference.cells[i].source) for i in e.hidden_cells):
+                first = "a hidden test failed (the values are checked by the instructor's grader)"
             report.results.append(ExerciseResult(e.id, e.points, 0, status, first))
     return report
+
+
+def _hidden_lines(source: str) -> str:
+    """The text of the hidden-test lines of a check cell (empty if it has none)."""
+    full, shown = source.splitlines(), set(hidden_text(source).splitlines())
+    return "\n".join(line for line in full if line not in shown)
+
+
+def _quotes_hidden(detail: str, source: str) -> bool:
+    """True if a failure's ``detail`` quotes a hidden line of check ``source`` or its message."""
+    hidden = _hidden_lines(source)
+    if not hidden:
+        return False
+    shown = hidden_text(source)
+    message = detail.partition(": ")[2].strip()
+    if len(message) >= 4 and message[:60] in hidden and message[:60] not in shown:
+        return True
+    quoted = [line.strip() for line in hidden.splitlines() if len(line.strip()) >= 6
+              and not line.strip().startswith("#") and line.strip() not in shown]
+    return any(line[:60] in detail for line in quoted)
 
 
 def _notebooks(path: Path) -> list[Path]:
@@ -1154,7 +1214,8 @@ def write_csv(reports: list[GradeReport], out: Path) -> None:
         writer = csv.writer(fh)
         writer.writerow(["notebook", *[f"ex {i}" for i in ids], "earned", "possible", "flagged", "note"])
         for report in reports:
-            by_id = {r.id: ("manual" if r.status == "manual" else _fmt(r.earned)) for r in report.results}
+            by_id = {r.id: ("manual" if r.status == "manual" else r.status if r.hidden else _fmt(r.earned))
+                     for r in report.results}
             writer.writerow([str(report.path), *[by_id.get(i, "") for i in ids],
                              _fmt(report.earned), _fmt(report.possible), " | ".join(report.flags),
                              report.error])

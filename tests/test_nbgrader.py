@@ -31,8 +31,9 @@ def solution_notebook():
         new_code_cell("assert counts(3, 2) == {'dense': 6}", metadata={"tags": ["check"]}, id="check-71"),
         new_markdown_cell("## Exercise 7.2: Scale", metadata=meta("7.2", 3), id="ex72"),
         new_code_cell("def scale(x, a):\n    # BEGIN SOLUTION\n    return a * x\n    # END SOLUTION", id="sol-72"),
-        new_code_cell("x = np.arange(4.0)\nassert_close(scale(x, 2.0), 2.0 * x)", metadata={"tags": ["check"]},
-                      id="check-72a"),
+        new_code_cell("x = np.arange(4.0)\nassert_close(scale(x, 2.0), 2.0 * x)\n### BEGIN HIDDEN TESTS\n"
+                      "assert_close(scale(x, 7.0), 7.0 * x)\n### END HIDDEN TESTS",
+                      metadata={"tags": ["check"]}, id="check-72a"),
         new_code_cell("import sys\nprint('a warning on stderr does not cost points', file=sys.stderr)\n"
                       "assert_close(scale(x, -1.0), -x)", metadata={"tags": ["check"]}, id="check-72b"),
         new_markdown_cell("## Exercise 7.3: Why?", metadata=meta("7.3", 1), id="ex73"),
@@ -97,6 +98,12 @@ def test_nbgrader_round_trip(tmp_path):
     nbgrader(course, "generate_assignment", "ch07", "--create")
     release = course / "release" / "ch07" / "07_demo.ipynb"
     assert "BEGIN SOLUTION" not in release.read_text() and "Because." not in release.read_text()
+    assert "7.0" not in release.read_text()  # nbgrader takes the hidden tests out of the release
+
+    def visible_only(nb):  # passes the visible checks of 7.2, not its hidden test
+        do_71(nb)
+        next(c for c in nb.cells if c.id == "sol-72").source = (
+            "def scale(x, a):\n    return a * x if a in (2.0, -1.0) else x")
 
     def do_71(nb):  # the partly done copy: exercise 7.1 only
         cell = next(c for c in nb.cells if c.id == "sol-71")
@@ -113,12 +120,15 @@ def test_nbgrader_round_trip(tmp_path):
     submit(course, "ch07", "untouched", release)
     submit(course, "ch07", "partly", release, do_71)
     submit(course, "ch07", "tampered", release, weaken_and_delete)
+    submit(course, "ch07", "visible", release, visible_only)
     nbgrader(course, "autograde", "ch07", "--create")
     assert scores(course, "ch07", "07_demo", "solution")[:3] == (5, 5, 6)
     assert scores(course, "ch07", "07_demo", "untouched")[0] == 0
     partly = scores(course, "ch07", "07_demo", "partly")
     assert partly[0] == 2 and partly[3]["ex7_1_check"] == 2 and partly[3]["ex7_2_check"] == 0
     assert scores(course, "ch07", "07_demo", "tampered")[0] == 2
+    visible = scores(course, "ch07", "07_demo", "visible")  # autograde ran the hidden test
+    assert visible[0] == 3.5 and visible[3]["ex7_2_check"] == 0 and visible[3]["ex7_2_check2"] == 1.5
 
     # the book's chapter 1: full automatic points for the solution, zero for the release copy
     nbgrader(course, "generate_assignment", "ch01", "--create")
