@@ -2084,7 +2084,7 @@ def plot_network_parts(parts: Mapping[str, Sequence[tuple[str, str]]], *,
 __all__ += ["plot_gradient_norms"]
 
 
-def plot_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[Sequence[float]]]], *,
+def plot_gradient_norms(panels: Mapping[str, Mapping[str, Sequence]], *,
                         xlabel: str = "layer (1 = next to the input)",
                         ylabel: str = "gradient norm ‖∂L/∂W‖",
                         suptitle: str | None = None):
@@ -2095,7 +2095,8 @@ def plot_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[Sequence[floa
     panels : mapping of str to mapping of str to array_like, shape (S, L)
         Panel title (e.g. "at initialisation") to networks; each network maps to the
         gradient norms of its ``L`` layers (input side first) measured for ``S`` seeds.
-        The line is the geometric mean over the seeds, the band their range (min to max).
+        The line is the geometric mean over the seeds, the band their range (min to
+        max).
     xlabel, ylabel : str
     suptitle : str, optional
 
@@ -2105,12 +2106,13 @@ def plot_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[Sequence[floa
         One axes per panel, sharing the y axis (logarithmic).
     """
     if not isinstance(panels, Mapping) or len(panels) == 0:
-        raise ValueError("panels: expected a non-empty mapping of panel titles to networks")
+        raise ValueError("panels: expected a non-empty mapping of panel titles to "
+                         "networks")
     tables = {}
     for title, runs in panels.items():
         if not isinstance(runs, Mapping) or len(runs) == 0:
-            raise ValueError(f"panels[{title!r}]: expected a non-empty mapping of networks "
-                             f"to arrays of shape (seeds, layers)")
+            raise ValueError(f"panels[{title!r}]: expected a non-empty mapping of "
+                             f"networks to arrays of shape (seeds, layers)")
         for name, values in runs.items():
             values = np.asarray(values, dtype=np.float64)
             if values.ndim == 1:
@@ -2123,8 +2125,8 @@ def plot_gradient_norms(panels: Mapping[str, Mapping[str, Sequence[Sequence[floa
                                  f"positive and finite for a log scale")
             tables[title, name] = values
     n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(min(PAGE_WIDTH, 4.4 * n + 0.4), 3.4), dpi=DPI,
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(min(PAGE_WIDTH, 4.4 * n + 0.4), 3.4),
+                             dpi=DPI, sharey=True, squeeze=False)
     for ax, (title, runs) in zip(axes[0], panels.items()):
         for name in runs:
             values = tables[title, name]
