@@ -2190,21 +2190,48 @@ def plot_model_costs(names: Sequence[str], params, macs, times, *, title: str | 
         arrays[arg] = a
     if not names:
         raise ValueError("names: expected at least one network")
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     p, m, t = arrays["params"] / 1e6, arrays["macs"] / 1e9, arrays["times"]
     fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.9), dpi=DPI)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, xs, ys in ((axes[0], p, m), (axes[1], m, t)):
-        for i, (x, y, name) in enumerate(zip(xs, ys, names)):
+    panels = ((axes[0], p, m), (axes[1], m, t))
+    for ax, xs, ys in panels:
+        for i, (x, y) in enumerate(zip(xs, ys)):
             ax.plot(x, y, "o", color=colours[i % len(colours)])
-            ax.annotate(name, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7.5)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
         ax.margins(0.25)
+    fig.tight_layout()
+    fig.canvas.draw()                                   # fixes the limits of both axes
+    renderer = fig.canvas.get_renderer()
+    # each label goes to the first of four places that covers no point and no label yet
+    places = ((5, 3, "left", "bottom"), (5, -3, "left", "top"),
+              (-5, 3, "right", "bottom"), (-5, -3, "right", "top"))
+    for ax, xs, ys in panels:
+        dots = [ax.transData.transform((x, y)) for x, y in zip(xs, ys)]
+        taken = []
+        for i in np.argsort(-ys, kind="stable"):
+            for k, (dx, dy, ha, va) in enumerate(places):
+                label = ax.annotate(names[i], (xs[i], ys[i]), xytext=(dx, dy),
+                                    textcoords="offset points", fontsize=7.5, ha=ha, va=va)
+                box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+                clash = any(box.overlaps(b) for b in taken) or any(
+                    box.x0 - 3 < u < box.x1 + 3 and box.y0 - 3 < v < box.y1 + 3
+                    for j, (u, v) in enumerate(dots) if j != i)
+                if not clash or k == len(places) - 1:
+                    break
+                label.remove()
+            taken.append(box)
     rate = float(np.median(t / m))
     line = np.array([m.min() / 1.5, m.max() * 1.5])
     axes[1].plot(line, rate * line, ":", color="#555555", linewidth=1,
-                 label=f"proportional to MACs ({1 / rate:.3g} G MACs per ms)")
+                 label=f"proportional to MACs ({1e3 / rate:.3g} G MACs per second)")
     axes[1].legend(fontsize=7.5, loc="upper left")
     axes[0].set_xlabel("parameters (M)")
     axes[0].set_ylabel("multiply-adds (G)")
@@ -2215,4 +2242,196 @@ def plot_model_costs(names: Sequence[str], params, macs, times, *, title: str | 
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
+    return fig
+
+
+__all__ += ["dilation_paths", "plot_dilation_coverage", "plot_scatter_add"]
+
+
+def dilation_paths(rates: Sequence[int], taps: int = 3) -> np.ndarray:
+    """Number of paths from each input offset to one output of a stack of dilated layers.
+
+    Along one axis, a layer with ``taps`` taps and rate ``r`` reads the offsets
+    ``0, r, ..., (taps - 1) r``; a stack (stride 1) reaches every sum of one offset per layer.
+    Entry ``o`` of the result counts the choices of one tap per layer whose offsets add up to
+    ``o``, for ``o = 0 .. (taps - 1) * sum(rates)`` (0 where the stack leaves a hole).
+
+    Parameters
+    ----------
+    rates : sequence of int
+        The dilation rates of the layers (each at least 1; the order does not matter).
+    taps : int, default 3
+        Taps per kernel along the axis (at least 1).
+
+    Returns
+    -------
+    paths : ndarray of int64, shape ((taps - 1) * sum(rates) + 1,)
+    """
+    if not (isinstance(taps, (int, np.integer)) and taps >= 1):
+        raise ValueError(f"taps: expected an int >= 1, got {taps!r}")
+    if any(not isinstance(r, (int, np.integer)) or r < 1 for r in rates):
+        raise ValueError(f"rates: expected ints >= 1, got {list(rates)!r}")
+    paths = np.ones(1, dtype=np.int64)
+    for r in rates:
+        layer = np.zeros((taps - 1) * int(r) + 1, dtype=np.int64)
+        layer[::int(r)] = 1
+        paths = np.convolve(paths, layer)
+    return paths
+
+
+def plot_dilation_coverage(stacks: Mapping[str, Sequence[int]], *, taps: int = 3,
+                           suptitle: str | None = None, cell: float = 2.2):
+    """Which input pixels one output of a stack of dilated ``taps x taps`` layers reads.
+
+    One panel per stack, all drawn to the same scale and centred on the output's centre
+    pixel: every pixel of the stack's receptive field is coloured by the number of paths
+    that reach it (:func:`dilation_paths` along the rows times along the columns), pixels
+    of the field that no path reaches (holes) are white with a grey cross, and a black
+    frame marks the field. The title says how many of the field's pixels are read.
+
+    Parameters
+    ----------
+    stacks : mapping of str to sequence of int
+        Panel title to the rates of the stack's layers (one rate: a single layer, whose
+        taps are the coloured pixels).
+    taps : int, default 3
+    suptitle : str, optional
+    cell : float, default 2.2
+        Width of one panel in inches (the figure is capped at the page width).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per stack, then one colour bar.
+    """
+    if not isinstance(stacks, Mapping) or len(stacks) == 0:
+        raise ValueError("stacks: expected a non-empty mapping of titles to rates")
+    for name, rates in stacks.items():
+        if len(rates) == 0:
+            raise ValueError(f"stacks[{name!r}]: expected at least one rate")
+    paths = {name: dilation_paths(rates, taps) for name, rates in stacks.items()}
+    half = max(len(p) for p in paths.values()) // 2          # the widest field, centred
+    n = len(stacks)
+    width = min(PAGE_WIDTH, cell * n + 0.8)
+    fig, axes = plt.subplots(1, n, figsize=(width, (width - 0.8) / n + 0.75), dpi=DPI,
+                             squeeze=False, layout="constrained")
+    vmax = max(int(p.max()) ** 2 for p in paths.values())
+    norm = plt.matplotlib.colors.LogNorm(vmin=1, vmax=max(vmax, 2))
+    cmap = plt.get_cmap("viridis")
+    image = None
+    for ax, (name, p) in zip(axes[0], paths.items()):
+        grid = np.outer(p, p).astype(np.float64)
+        m = len(p)
+        start = -(m // 2) - 0.5
+        extent = (start, start + m, start + m, start)
+        image = ax.imshow(np.ma.masked_equal(grid, 0), cmap=cmap, norm=norm, extent=extent,
+                          interpolation="nearest")
+        rows, cols = np.nonzero(grid == 0)
+        ax.plot(cols + start + 0.5, rows + start + 0.5, "x", color="0.6", markersize=3.0,
+                markeredgewidth=0.6, linestyle="none")
+        ax.add_patch(Rectangle((start, start), m, m, fill=False, edgecolor="black",
+                               linewidth=1.0))
+        ax.set_xlim(-half - 0.5, half + 0.5)
+        ax.set_ylim(half + 0.5, -half - 0.5)
+        read = int(np.count_nonzero(grid))
+        ax.set_title(f"{name}\n{read} of {m * m} read", fontsize=9)
+        ax.set_xlabel("column offset", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("row offset", fontsize=8)
+    bar = fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+    bar.set_label("paths to the output", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def plot_scatter_add(x, kernel, stride: int, *, suptitle: str | None = None,
+                     cell: float = 1.75):
+    """A transposed convolution as a scatter-add of scaled kernel copies (one channel).
+
+    One panel per input pixel ``(i, j)``: the output grid with ``x[i, j] * kernel`` stamped
+    at ``(stride * i, stride * j)``, its values written in; a last panel with their sum (the
+    transposed convolution, no padding), each copy's footprint outlined in its colour.
+
+    Parameters
+    ----------
+    x : array_like, shape (n_h, n_w)
+        The input (at most 9 pixels, one panel each).
+    kernel : array_like, shape (k_h, k_w)
+    stride : int
+    suptitle : str, optional
+    cell : float, default 1.75
+        Width of one panel in inches (the figure is capped at the page width).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        ``x.size + 1`` axes: the copies in row-major order of the input, then the sum.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if x.ndim != 2 or kernel.ndim != 2 or x.size == 0 or kernel.size == 0:
+        raise ValueError(f"x, kernel: expected non-empty 2-D arrays, got shapes {x.shape} "
+                         f"and {kernel.shape}")
+    if x.size > 9:
+        raise ValueError(f"x: at most 9 pixels (one panel each), got shape {x.shape}")
+    if not (isinstance(stride, (int, np.integer)) and stride >= 1):
+        raise ValueError(f"stride: expected an int >= 1, got {stride!r}")
+    (n_h, n_w), (k_h, k_w) = x.shape, kernel.shape
+    out_shape = ((n_h - 1) * stride + k_h, (n_w - 1) * stride + k_w)
+    copies, total = [], np.zeros(out_shape)
+    for i in range(n_h):
+        for j in range(n_w):
+            copy = np.zeros(out_shape)
+            copy[stride * i:stride * i + k_h, stride * j:stride * j + k_w] = x[i, j] * kernel
+            copies.append(((i, j), copy))
+            total += copy
+    n = len(copies) + 1
+    width = min(PAGE_WIDTH, cell * n)
+    fig, axes = plt.subplots(1, n, figsize=(width, width / n + 0.75), dpi=DPI, squeeze=False,
+                             layout="constrained")
+    colours = plt.get_cmap("tab10")
+    small = 7 if max(out_shape) <= 8 else 5
+
+    def frame(ax, i, j, colour, linewidth):
+        ax.add_patch(Rectangle((stride * j - 0.5, stride * i - 0.5), k_w, k_h, fill=False,
+                               edgecolor=colour, linewidth=linewidth))
+
+    def grid_lines(ax):
+        ax.set_xticks(np.arange(out_shape[1]))
+        ax.set_yticks(np.arange(out_shape[0]))
+        ax.set_xticks(np.arange(-0.5, out_shape[1]), minor=True)
+        ax.set_yticks(np.arange(-0.5, out_shape[0]), minor=True)
+        ax.grid(which="minor", color="0.85", linewidth=0.5)
+        ax.tick_params(which="both", length=0, labelsize=6)
+        ax.set_xlim(-0.5, out_shape[1] - 0.5)
+        ax.set_ylim(out_shape[0] - 0.5, -0.5)
+
+    for k, (ax, ((i, j), copy)) in enumerate(zip(axes[0], copies)):
+        colour = colours(k % 10)
+        ax.imshow(np.ones(out_shape + (3,)), interpolation="nearest")
+        ax.add_patch(Rectangle((stride * j - 0.5, stride * i - 0.5), k_w, k_h,
+                               facecolor=colour, alpha=0.3, edgecolor="none"))
+        frame(ax, i, j, colour, 1.4)
+        for (r, c), v in np.ndenumerate(copy):
+            if stride * i <= r < stride * i + k_h and stride * j <= c < stride * j + k_w:
+                ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=small)
+        grid_lines(ax)
+        ax.set_title(f"x[{i}, {j}] = {x[i, j]:g}\ntimes the kernel", fontsize=8)
+        ax.set_xlabel("output column", fontsize=7)
+    axes[0][0].set_ylabel("output row", fontsize=7)
+    ax = axes[0][-1]
+    overlaps = sum((copy != 0).astype(int) for _, copy in copies)
+    ax.imshow(overlaps, cmap="Greys", vmin=0, vmax=int(overlaps.max()) + 3,
+              interpolation="nearest")
+    for k, ((i, j), _) in enumerate(copies):
+        frame(ax, i, j, colours(k % 10), 1.2)
+    for (r, c), v in np.ndenumerate(total):
+        ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=small)
+    grid_lines(ax)
+    ax.set_title("sum: the output\n(darker: copies overlap)", fontsize=8)
+    ax.set_xlabel("output column", fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
     return fig
