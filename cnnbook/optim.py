@@ -242,11 +242,12 @@ class Adam(Optimizer):
 
 
 class StepLR:
-    """Step decay of the learning rate: ``lr × gamma`` every ``step_size`` epochs, as torch's StepLR.
+    """Step decay: the learning rate times ``gamma`` every ``step_size`` epochs (torch's StepLR).
 
-    Call ``step()`` once after every epoch (``cnnbook.train.fit(..., scheduler=...)`` does). The
-    learning rate is multiplied in place, as ``torch.optim.lr_scheduler.StepLR`` does (not
-    recomputed as ``base_lr * gamma ** k``), so the two give the same floats::
+    Call ``step()`` once after every epoch (``cnnbook.train.fit(..., scheduler=...)``
+    does). The learning rate is multiplied in place, as
+    ``torch.optim.lr_scheduler.StepLR`` does (not recomputed as ``base_lr * gamma ** k``),
+    so the two give the same floats::
 
         after step() number  1 .. step_size - 1:   lr = base_lr
         after step() number  step_size:            lr = base_lr * gamma
@@ -277,8 +278,8 @@ class StepLR:
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1):
-        if (isinstance(step_size, (bool, np.bool_)) or not isinstance(step_size, (int, np.integer))
-                or step_size < 1):
+        if (isinstance(step_size, (bool, np.bool_))
+                or not isinstance(step_size, (int, np.integer)) or step_size < 1):
             raise ValueError(f"step_size: expected a positive integer, got {step_size!r}")
         if not hasattr(optimizer, "lr"):
             raise TypeError(f"optimizer: expected an optimizer with an 'lr' attribute "
@@ -294,8 +295,9 @@ class StepLR:
             self.optimizer.lr = self.optimizer.lr * self.gamma
 
     def get_last_lr(self):
-        """The current learning rate, as a one-item list (torch's form: one per parameter group)."""
+        """The current learning rate, in a list (torch's form: one per parameter group)."""
         return [self.optimizer.lr]
 
     def __repr__(self):
-        return f"StepLR(step_size={self.step_size}, gamma={self.gamma!r}, last_epoch={self.last_epoch})"
+        return (f"StepLR(step_size={self.step_size}, gamma={self.gamma!r}, "
+                f"last_epoch={self.last_epoch})")
