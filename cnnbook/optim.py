@@ -242,12 +242,12 @@ class Adam(Optimizer):
 
 
 class StepLR:
-    """Step decay: the learning rate times ``gamma`` every ``step_size`` epochs (torch's StepLR).
+    """Step decay: the learning rate times ``gamma`` every ``step_size`` epochs.
 
-    Call ``step()`` once after every epoch (``cnnbook.train.fit(..., scheduler=...)``
-    does). The learning rate is multiplied in place, as
-    ``torch.optim.lr_scheduler.StepLR`` does (not recomputed as ``base_lr * gamma ** k``),
-    so the two give the same floats::
+    The twin of ``torch.optim.lr_scheduler.StepLR``. Call ``step()`` once after every
+    epoch (``cnnbook.train.fit(..., scheduler=...)`` does). The learning rate is
+    multiplied in place, as torch does (not recomputed as ``base_lr * gamma ** k``), so
+    the two give the same floats::
 
         after step() number  1 .. step_size - 1:   lr = base_lr
         after step() number  step_size:            lr = base_lr * gamma
@@ -280,22 +280,24 @@ class StepLR:
     def __init__(self, optimizer, step_size, gamma=0.1):
         if (isinstance(step_size, (bool, np.bool_))
                 or not isinstance(step_size, (int, np.integer)) or step_size < 1):
-            raise ValueError(f"step_size: expected a positive integer, got {step_size!r}")
+            raise ValueError(f"step_size: expected a positive integer, "
+                             f"got {step_size!r}")
         if not hasattr(optimizer, "lr"):
             raise TypeError(f"optimizer: expected an optimizer with an 'lr' attribute "
-                            f"(cnnbook.optim.SGD, Adam), got {type(optimizer).__name__}")
+                            f"(cnnbook.optim.SGD, Adam), "
+                            f"got {type(optimizer).__name__}")
         self.optimizer, self.step_size, self.gamma = optimizer, int(step_size), gamma
         self.base_lr = optimizer.lr
         self.last_epoch = 0
 
     def step(self):
-        """End an epoch: multiply the optimizer's ``lr`` by ``gamma`` every ``step_size`` calls."""
+        """End an epoch: the optimizer's ``lr`` times ``gamma`` every ``step_size`` calls."""
         self.last_epoch += 1
         if self.last_epoch % self.step_size == 0:
             self.optimizer.lr = self.optimizer.lr * self.gamma
 
     def get_last_lr(self):
-        """The current learning rate, in a list (torch's form: one per parameter group)."""
+        """The current learning rate, in a list (torch's form: one per group)."""
         return [self.optimizer.lr]
 
     def __repr__(self):
