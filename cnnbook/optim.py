@@ -291,7 +291,7 @@ class StepLR:
         self.last_epoch = 0
 
     def step(self):
-        """End an epoch: the optimizer's ``lr`` times ``gamma`` every ``step_size`` calls."""
+        """End an epoch: ``lr`` times ``gamma`` after every ``step_size`` calls."""
         self.last_epoch += 1
         if self.last_epoch % self.step_size == 0:
             self.optimizer.lr = self.optimizer.lr * self.gamma
