@@ -166,7 +166,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["CATEGORIES", "Category", "Watch", "forbid", "limit_lines", "plain"]
+__all__ = ["CATEGORIES", "Category", "Watch", "forbid", "limit_lines", "limit_memory", "limit_time",
+           "plain"]
 
 
 @dataclass(frozen=True)
@@ -1126,6 +1127,110 @@ def limit_lines(lines: int, message: str | None = None):
         sys.settrace(previous)
     if current is not on_call and not stopped:
         raise AssertionError("your code switched off the check's line counter (sys.settrace)")
+
+
+def _address_space() -> int | None:
+    """The process's virtual memory size in bytes (Linux), or None."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            import os
+
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@contextmanager
+def limit_memory(megabytes: float, message: str | None = None):
+    """Fail the block if the memory it allocates through Python and NumPy peaks above ``megabytes``.
+
+    The peak is measured with :mod:`tracemalloc` (NumPy reports its arrays to it) and compared
+    when the block ends, so an answer that builds a table the exercise rules out (a convolution
+    matrix ``M``, a patch matrix, a probe per weight) fails however it caught the error on the
+    way. While the block runs, the process's address space is also capped (``RLIMIT_AS``, soft
+    limit, Linux) at its size before the block plus the budget and 1 GB of slack, so that a huge
+    allocation raises ``MemoryError`` at once instead of swapping; a ``MemoryError`` leaving
+    the block becomes an ``AssertionError`` with ``message``. PyTorch's tensors are not traced:
+    use the block with ``forbid("torch")``.
+    """
+    import tracemalloc
+
+    text = f"{message or 'your code used too much memory'}: more than {megabytes:,g} MB"
+    budget = int(megabytes * 2**20)
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    saved_limit = None
+    try:
+        import resource
+
+        size = _address_space()
+        if size is not None:
+            saved_limit = resource.getrlimit(resource.RLIMIT_AS)
+            cap = size + budget + 2**30
+            hard = saved_limit[1]
+            if hard == resource.RLIM_INFINITY or cap <= hard:
+                resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+            else:
+                saved_limit = None
+    except (ImportError, OSError, ValueError):
+        saved_limit = None
+    tracing = True
+    try:
+        yield
+    except MemoryError:
+        raise AssertionError(f"{text} (MemoryError)") from None
+    finally:
+        if saved_limit is not None:
+            import resource
+
+            try:
+                resource.setrlimit(resource.RLIMIT_AS, saved_limit)
+            except (OSError, ValueError):
+                pass
+        tracing = tracemalloc.is_tracing()
+        peak = tracemalloc.get_traced_memory()[1] if tracing else 0
+        if started and tracing:
+            tracemalloc.stop()
+    if not tracing:
+        raise AssertionError("your code switched off the check's memory counter (tracemalloc)")
+    if peak - before > budget:
+        raise AssertionError(f"{text} (about {(peak - before) / 2**20:,.0f} MB)")
+
+
+@contextmanager
+def limit_time(seconds: float, message: str | None = None):
+    """Fail the block if it runs longer than ``seconds`` (wall-clock time).
+
+    The time is compared when the block ends, so catching the error inside does not help; in the
+    main thread an alarm (``SIGALRM``, Unix) also stops the block soon after the budget is spent,
+    instead of letting a probe per weight run for minutes. Budgets should be generous (ten times
+    what a straightforward answer needs on a slow machine): they separate a derivation from a
+    search or a probe that needs thousands of times the work, not a fast answer from a slow one.
+    """
+    import signal
+    import threading
+    import time
+
+    text = f"{message or 'your code ran too long'}: more than {seconds:g} s"
+    start = time.perf_counter()
+    alarm = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread())
+    if alarm:
+        def on_alarm(signum, frame):
+            raise AssertionError(text)
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
+    try:
+        yield
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.perf_counter() - start > seconds:
+        raise AssertionError(text)
 
 
 # -- answers as plain values -----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 ``### END HIDDEN TESTS`` are left out of the student copy, run by the instructor's grader (which
 takes its check cells from the solution notebook) and, in the student edition (which has only
 the blank copies), turn an exercise's score into "hidden", out of the local total."""
+from pathlib import Path
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -139,3 +141,90 @@ def test_the_student_edition_reports_hidden_and_leaves_it_out_of_the_total(book,
     out = tmp_path / "grades.csv"
     grade.write_csv([wrong], out)
     assert out.read_text().splitlines()[1].startswith(f"{tmp_path / 'wrong' / '08_demo.ipynb'},hidden,1,1,1")
+
+
+# -- the book's chapters 1-3: the cheats of the review of issue 11 lose their points ----------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHEATS_1 = {
+    3: '''
+def weight_counts(in_shape, out_shape, kernel_size, stride=1, padding=0):
+    # measured with PyTorch's unfold instead of counted
+    C_in, H, W = in_shape
+    C_out, H_out, W_out = out_shape
+    K = kernel_size
+    patches = F.unfold(torch.ones(1, C_in, H, W), K, stride=stride, padding=padding)
+    return {"dense": C_in * H * W * C_out * H_out * W_out,
+            "convolution": C_out * C_in * K * K,
+            "locally connected": C_out * H_out * W_out * C_in * K * K,
+            "locally connected, on the image": C_out * int(patches[0].sum())}
+''',
+    9: '''
+import scipy.sparse
+
+def conv_as_matrix(kernel, H, W):
+    K_h, K_w = kernel.shape
+    H_out, W_out = H - K_h + 1, W - K_w + 1
+    M = np.zeros((H_out, W_out, H, W))
+    for i in range(H_out):
+        for j in range(W_out):
+            M[i, j, i:i + K_h, j:j + K_w] = kernel
+    return M.reshape(H_out * W_out, H * W)
+
+def nonzero_fraction(K_h, K_w, H, W):
+    return (K_h * K_w) / (H * W)
+
+def _sparse_m(kernel, H, W):      # conv_as_matrix under another name, vectorised, sparse
+    K_h, K_w = kernel.shape
+    H_out, W_out = H - K_h + 1, W - K_w + 1
+    o = np.arange(H_out * W_out)
+    oi, oj = o // W_out, o % W_out
+    a, b = np.meshgrid(np.arange(K_h), np.arange(K_w), indexing="ij")
+    rows = np.repeat(o, K_h * K_w)
+    cols = ((oi[:, None] + a.ravel()) * W + oj[:, None] + b.ravel()).ravel()
+    vals = np.tile(kernel.ravel(), H_out * W_out)
+    return scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(H_out * W_out, H * W))
+
+def conv_transpose(y, kernel):
+    K_h, K_w = kernel.shape
+    H, W = y.shape[0] + K_h - 1, y.shape[1] + K_w - 1
+    return (_sparse_m(kernel, H, W).T @ y.ravel()).reshape(H, W)
+
+fraction_28 = nonzero_fraction(3, 3, 28, 28)
+''',
+    13: '''
+def matching_first_layer(weight, perm, C):
+    # numerical: shuffle the identity, invert the matrix, no derivation
+    n = weight.shape[1]
+    eye = np.eye(n).reshape(n, C, 1, len(perm))
+    P = data.permute_pixels(eye, perm).reshape(n, n)
+    return torch.as_tensor(weight.numpy() @ np.linalg.inv(P).T)
+''',
+}
+
+
+def book_submission(folder, name, cells):
+    """The book's blank copy of ``name`` with the code cells at the given indices replaced."""
+    nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
+    for index, source in cells.items():
+        assert nb.cells[index].cell_type == "code"
+        nb.cells[index].source = source.strip("\n")
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("name, cells, expected", [
+    ("01_fully_connected.ipynb", CHEATS_1, {
+        "1.1": "your code called torch.ones",                 # unfold to count: PyTorch is off
+        "1.3": "more than 64 MB",                              # a sparse M does not fit
+        "1.4": "MemoryError",                                  # a 750,000 x 750,000 identity
+    }),
+])
+def test_the_reviews_cheats_lose_their_points(tmp_path, name, cells, expected):
+    report = grade.grade_notebook(book_submission(tmp_path, name, cells), solutions=ROOT / "solutions")
+    results = {r.id: r for r in report.results}
+    for exercise_id, reason in expected.items():
+        assert results[exercise_id].earned == 0, exercise_id
+        assert reason in results[exercise_id].detail, (exercise_id, results[exercise_id].detail)
