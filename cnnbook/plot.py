@@ -2158,7 +2158,8 @@ __all__ += ["plot_model_costs"]
 
 def plot_model_costs(names: Sequence[str], params, macs, times, *, title: str | None = None):
     """Two labelled scatter plots of a set of networks, on log-log axes: parameters against
-    multiply-adds (left), and measured time against multiply-adds (right).
+    multiply-adds (left), and measured time against multiply-adds (right). Each label has
+    its point's colour and goes where it covers no other point or label, if it can.
 
     On the right a dotted line of slope 1 through the median time per multiply-add shows
     where the points would lie if time were proportional to the multiply-adds: a network
@@ -2191,6 +2192,7 @@ def plot_model_costs(names: Sequence[str], params, macs, times, *, title: str | 
     if not names:
         raise ValueError("names: expected at least one network")
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.transforms import Bbox
 
     p, m, t = arrays["params"] / 1e6, arrays["macs"] / 1e9, arrays["times"]
     fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.9), dpi=DPI)
@@ -2207,27 +2209,7 @@ def plot_model_costs(names: Sequence[str], params, macs, times, *, title: str | 
             axis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
         ax.margins(0.25)
-    fig.tight_layout()
-    fig.canvas.draw()                                   # fixes the limits of both axes
-    renderer = fig.canvas.get_renderer()
-    # each label goes to the first of four places that covers no point and no label yet
-    places = ((5, 3, "left", "bottom"), (5, -3, "left", "top"),
-              (-5, 3, "right", "bottom"), (-5, -3, "right", "top"))
-    for ax, xs, ys in panels:
-        dots = [ax.transData.transform((x, y)) for x, y in zip(xs, ys)]
-        taken = []
-        for i in np.argsort(-ys, kind="stable"):
-            for k, (dx, dy, ha, va) in enumerate(places):
-                label = ax.annotate(names[i], (xs[i], ys[i]), xytext=(dx, dy),
-                                    textcoords="offset points", fontsize=7.5, ha=ha, va=va)
-                box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-                clash = any(box.overlaps(b) for b in taken) or any(
-                    box.x0 - 3 < u < box.x1 + 3 and box.y0 - 3 < v < box.y1 + 3
-                    for j, (u, v) in enumerate(dots) if j != i)
-                if not clash or k == len(places) - 1:
-                    break
-                label.remove()
-            taken.append(box)
+    # the line and the legend first: they change the limits the labels are placed in
     rate = float(np.median(t / m))
     line = np.array([m.min() / 1.5, m.max() * 1.5])
     axes[1].plot(line, rate * line, ":", color="#555555", linewidth=1,
@@ -2241,7 +2223,32 @@ def plot_model_costs(names: Sequence[str], params, macs, times, *, title: str | 
     axes[1].set_title("work and time", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout()                                  # before the labels are placed
+    fig.canvas.draw()                                   # fixes the limits of both axes
+    renderer = fig.canvas.get_renderer()
+    # each label goes to the first of four places that covers no point and no label yet
+    places = ((5, 3, "left", "bottom"), (5, -3, "left", "top"),
+              (-5, 3, "right", "bottom"), (-5, -3, "right", "top"))
+    for ax, xs, ys in panels:
+        dots = [ax.transData.transform((x, y)) for x, y in zip(xs, ys)]
+        taken = []
+        for i in np.argsort(-ys, kind="stable"):
+            for k, (dx, dy, ha, va) in enumerate(places):
+                label = ax.annotate(names[i], (xs[i], ys[i]), xytext=(dx, dy),
+                                    textcoords="offset points", fontsize=7.5, ha=ha, va=va,
+                                    color=colours[i % len(colours)])
+                size = label.get_window_extent(renderer)
+                u, v = dots[i] + np.array([dx, dy]) * fig.dpi / 72
+                x0 = u if ha == "left" else u - size.width
+                y0 = v if va == "bottom" else v - size.height
+                box = Bbox.from_bounds(x0 - 2, y0 - 1, size.width + 4, size.height + 2)
+                clash = any(box.overlaps(b) for b in taken) or any(
+                    box.x0 - 3 < u < box.x1 + 3 and box.y0 - 3 < v < box.y1 + 3
+                    for j, (u, v) in enumerate(dots) if j != i)
+                if not clash or k == len(places) - 1:
+                    break
+                label.remove()
+            taken.append(box)
     return fig
 
 
@@ -2434,4 +2441,99 @@ def plot_scatter_add(x, kernel, stride: int, *, suptitle: str | None = None,
     ax.set_xlabel("output column", fontsize=7)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+# =============================================================================================
+# Chapter 13: training curves over seeds, several experiments side by side
+# =============================================================================================
+__all__ += ["plot_band_panels"]
+
+
+def _per_panel(value, titles, name):
+    """``value`` for every panel: one value for all, or a mapping panel title -> value."""
+    if isinstance(value, Mapping):
+        missing = [t for t in titles if t not in value]
+        if missing:
+            raise ValueError(f"{name}: no entry for the panel {missing[0]!r}")
+        return [value[t] for t in titles]
+    return [value] * len(titles)
+
+
+def plot_band_panels(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Sequence[float]]]]], *,
+                     key="loss", xlabel="epoch", log=False, suptitle: str | None = None,
+                     styles: Mapping[str, Mapping] | None = None, x_start: int = 1,
+                     ncols: int | None = None):
+    """Panels of curves over seeds: in each, per run, the mean as a line and the range as a band.
+
+    Parameters
+    ----------
+    panels : mapping panel title -> mapping run name -> sequence of histories (one per seed)
+        Each history maps metric names to sequences of floats (``cnnbook.train.fit``'s
+        history); all seeds of a run must have the same number of values.
+    key : str or mapping panel title -> str, default "loss"
+        The metric drawn in each panel (e.g. ``"loss"``, ``"test_acc"``, ``"step_loss"``);
+        the y label spells it out.
+    xlabel : str or mapping panel title -> str, default "epoch"
+    log : bool or mapping panel title -> bool, default False
+        A logarithmic y axis.
+    suptitle : str, optional
+    styles : mapping run name -> keyword arguments for ``Axes.plot``, optional
+        The band takes the line's colour.
+    x_start : int, default 1
+        x value of the first point.
+    ncols : int, optional
+        Panels per row (default: all in one row, at most 3).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per panel, with one line and one band per run.
+    """
+    if not panels:
+        raise ValueError("panels: expected at least one panel")
+    titles = list(panels)
+    keys = _per_panel(key, titles, "key")
+    xlabels = _per_panel(xlabel, titles, "xlabel")
+    logs = _per_panel(log, titles, "log")
+    n = len(titles)
+    ncols = min(n, 3) if ncols is None else int(ncols)
+    if ncols < 1:
+        raise ValueError(f"ncols: expected an int >= 1, got {ncols}")
+    nrows = -(-n // ncols)
+    width = min(PAGE_WIDTH, max(4.8, 3.3 * ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 3.0 * nrows), dpi=DPI, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, title, metric, xl, logy in zip(axes.flat, titles, keys, xlabels, logs):
+        runs = panels[title]
+        if not runs:
+            raise ValueError(f"panels[{title!r}]: expected at least one run")
+        for name, histories in runs.items():
+            if not histories:
+                raise ValueError(f"panels[{title!r}][{name!r}]: expected at least one history")
+            missing = [i for i, h in enumerate(histories) if metric not in h]
+            if missing:
+                raise ValueError(f"panels[{title!r}][{name!r}]: history {missing[0]} has no "
+                                 f"metric {metric!r}")
+            lengths = {len(h[metric]) for h in histories}
+            if len(lengths) != 1:
+                raise ValueError(f"panels[{title!r}][{name!r}]: the seeds have different "
+                                 f"numbers of values {sorted(lengths)}")
+            values = np.array([np.asarray(h[metric], dtype=np.float64) for h in histories])
+            xs = np.arange(x_start, x_start + values.shape[1])
+            line, = ax.plot(xs, values.mean(axis=0), label=name,
+                            **((styles or {}).get(name, {})))
+            ax.fill_between(xs, values.min(axis=0), values.max(axis=0), color=line.get_color(),
+                            alpha=0.2, linewidth=0)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(_LABELS.get(metric, "loss per step" if metric == "step_loss" else metric))
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout()
     return fig
