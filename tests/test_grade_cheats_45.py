@@ -13,6 +13,8 @@ the hidden tests. The cheats:
   and answers of zeros; a saved-tensors hook that records what autograd keeps (the indices of
   max pooling); a ``blur_pool`` that is plain max pooling, which has every property the student
   copy's check tests; an ``is_linear`` that traces the operations with an object of its own;
+- **finalisers**: answers and arguments with a ``weakref.finalize`` callback that, run outside
+  the check's ``forbid`` block, would write PyTorch's answer into the check's copy of the answer;
 - **reading the check**: ``is_linear`` reads which recipe it was given from the callable's
   closure, or from the generator's frame;
 - **right code, wrong predictions**: the predictions have the right form, so the student copy's
@@ -360,6 +362,49 @@ MAX_AS_BLUR = '''def blur_pool(x):
 stability = {"max": shift_correlations(max_pool), "blur": shift_correlations(blur_pool)}
 '''
 
+# Finalisers: a function returns zeros with a finaliser attached to its answer and to its
+# arguments, which runs when the check lets go of them; if that happened outside the check's
+# forbid block, the finaliser could walk to the check's frame and write PyTorch's answer into
+# the check's copy of the answer (the checks keep both until they end)
+FINALISER = """import sys as _s, weakref as _w
+import torch as _T
+import torch.nn.functional as _F
+
+
+def _fix():
+    f = getattr(_s, "_get" + "frame")(0)
+    while f is not None:
+        loc = getattr(f, "f_" + "locals")
+        got, x = loc.get("got"), loc.get("x")
+        if getattr(got, "shape", 0) == getattr(x, "shape", 1) and "stride" in loc:
+            t = _T.tensor(x)[None].requires_grad_()
+            _F.max_pool2d(t, loc["k"], stride=loc["stride"]).backward(_T.tensor(loc["dout"])[None])
+            got[...] = t.grad[0].numpy()
+        elif got is not None and "levels" in loc:
+            pool = _F.adaptive_max_pool2d if loc["mode"] == "max" else _F.adaptive_avg_pool2d
+            got[...] = _T.cat([pool(_T.tensor(x), m).flatten(1) for m in loc["levels"]], 1).numpy()
+        f = getattr(f, "f_" + "back")
+
+
+def _watched(*arrays):
+    for a in arrays:
+        _w.finalize(a, _fix)
+    return arrays[0]
+
+
+def max_pool_backward(dout, x, k, stride):
+    return _watched(np.zeros(x.shape), dout, x)
+
+
+def pyramid_pool(x, levels, mode):
+    return _watched(np.zeros((x.shape[0], x.shape[1] * sum(m * m for m in levels))), x)
+
+
+predicted_max_windows = 4
+predicted_length = 12_800
+"""
+
+
 # ---------------------------------------------------------------------------------------------
 # Right code, predictions of the right form and wrong values
 
@@ -413,6 +458,10 @@ CASES = {
         "ex05-spp-solution": PYRAMID + "\n\npredicted_length = 12_800\n",
         "ex05-linear-solution": TRACE_IS_LINEAR, "ex05-blur-solution": MAX_AS_BLUR},
         {"5.1": 1, "5.2": 0, "5.3": 3, "5.4": 0, "5.5": 0}),
+    "chapter 5, finalisers that run after the block": ("05_pooling", {
+        "ex05-predict-solution": PREDICT_5, "ex05-backward-solution": FINALISER,
+        "ex05-spp-solution": "pass", "ex05-linear-solution": PREDICT_54 + "\n\n" + IS_LINEAR,
+        "ex05-blur-solution": BLUR}, {"5.1": 1, "5.2": 0, "5.3": 0, "5.4": 2, "5.5": 3}),
     "chapter 5, right code and wrong predictions": ("05_pooling", WRONG_5,
                                                     {"5.1": 0, "5.2": 0, "5.3": 0, "5.4": 0,
                                                      "5.5": 3}),
