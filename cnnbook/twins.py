@@ -211,16 +211,18 @@ def lenet(L, act="Sigmoid", pool="AvgPool2d", size=28, num_classes=10):
 def residual_block(L, c_in, c_out, stride=1):
     """The basic ResNet block: ReLU(body(x) + shortcut(x)).
 
-    body: conv 3x3 (stride) - BN - ReLU - conv 3x3 - BN; shortcut: the identity, or a 1x1 conv
-    (stride) + BN projection when the shape changes (``stride != 1`` or ``c_in != c_out``).
-    Keys: ``"0.body.0.weight"``, ``"0.shortcut.1.running_var"``, ...
+    body: conv 3x3 (stride) - BN - ReLU - conv 3x3 - BN; shortcut: the identity, or a
+    1x1 conv (stride) + BN projection when the shape changes (``stride != 1`` or
+    ``c_in != c_out``). Keys: ``"0.body.0.weight"``, ``"0.shortcut.1.running_var"``, ...
     """
     body = L.Sequential(
-        L.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), L.BatchNorm2d(c_out), L.ReLU(),
+        L.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+        L.BatchNorm2d(c_out), L.ReLU(),
         L.Conv2d(c_out, c_out, 3, padding=1, bias=False), L.BatchNorm2d(c_out))
     shortcut = None
     if stride != 1 or c_in != c_out:
-        shortcut = L.Sequential(L.Conv2d(c_in, c_out, 1, stride=stride, bias=False), L.BatchNorm2d(c_out))
+        shortcut = L.Sequential(L.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                                L.BatchNorm2d(c_out))
     return L.Sequential(L.Residual(body, shortcut), L.ReLU())
 
 
