@@ -353,6 +353,7 @@ PAPERS = [
     (r"GoogLeNet|\bInception\b", {"szegedy2015going"}),
     (r"(?i:batch normali[sz]ation)|\bBatchNorm", {"ioffe2015batch"}),
     (r"\bResNet", {"he2016deep"}),
+    (r"\bResNeXt", {"xie2017aggregated"}),
     (r"\bDenseNet", {"huang2017densely"}),
     (r"\bMobileNet", {"howard2017mobilenets", "sandler2018mobilenetv2"}),
     (r"\bEfficientNet", {"tan2019efficientnet"}),
