@@ -16,6 +16,8 @@ builder              default configuration                            parameters
 ``nin``              Network in Network, ImageNet layout of d2l       7,439,608
 ``googlenet``        GoogLeNet (Inception v1), no auxiliary heads     6,998,552
 ``resnet18/34/50``   ResNet with projection shortcuts (option B)      11.7/21.8/25.6 M
+``resnet101/152``    ResNet, bottleneck blocks (option B)             44.5/60.2 M
+``resnext50_32x4d``  ResNeXt-50, 32 groups of width 4                 25,028,904
 ``densenet121``      DenseNet-BC-121 (k = 32)                         7,978,856
 ``mobilenet_v1``     MobileNet v1, width 1.0                          4,231,976
 ``mobilenet_v2``     MobileNet v2, width 1.0                          3,504,872
