@@ -126,3 +126,45 @@ def test_a_cheat_on_10_3_earns_nothing(tmp_path, cheat, named):
     assert earned == 0, lines
     if named:
         assert named in lines, lines
+
+
+# Exercise 10.2, part 2: the widest 1 x 1 reduction that still saves weights
+REDUCTION_CELL = "dc54a34e"
+SEARCH = '''
+
+def largest_saving_reduction(c_in, c_out, k):   # counts instead of solving
+    c_r = 0
+    while (c_r + 1) * (c_in + k * k * c_out) < k * k * c_in * c_out:
+        c_r += 1
+    return c_r
+'''
+WELL_BELOW = '''
+
+def largest_saving_reduction(c_in, c_out, k):   # "well below c_in": taken as half of it
+    return c_in // 2
+'''
+
+
+def graded_10_2(tmp_path, extra):
+    nb = nbformat.read(STUDENT, as_version=4)
+    cell = next(c for c in nb.cells if c.id == REDUCTION_CELL)
+    solutions = nbformat.read(SOLUTIONS / "10_googlenet.ipynb", as_version=4)
+    solution = next(c.source for c in solutions.cells if c.id == REDUCTION_CELL)
+    solution = "\n".join(line for line in solution.splitlines()
+                         if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+    demo = solution.index("print(")
+    cell.source = solution[:demo] + extra.strip("\n") + "\n\n\n" + solution[demo:]
+    path = tmp_path / "subs" / "mallory_10_googlenet.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    report = grade.grade_notebook(path, solutions=SOLUTIONS, timeout=120)
+    return next(r.earned for r in report.results if r.id == "10.2"), "\n".join(report.lines())
+
+
+@pytest.mark.parametrize("cheat, named", [
+    ("", None), (SEARCH, "not a search"), (WELL_BELOW, "wider still saves")])
+def test_10_2_needs_the_formula_for_the_widest_saving_reduction(tmp_path, cheat, named):
+    earned, lines = graded_10_2(tmp_path, cheat)
+    assert earned == (0 if cheat else 4), lines
+    if named:
+        assert named in lines, lines
