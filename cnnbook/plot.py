@@ -2461,9 +2461,9 @@ def _per_panel(value, titles, name):
 
 
 def plot_band_panels(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Sequence[float]]]]], *,
-                     key="loss", xlabel="epoch", log=False, suptitle: str | None = None,
-                     styles: Mapping[str, Mapping] | None = None, x_start: int = 1,
-                     ncols: int | None = None):
+                     key="loss", xlabel="epoch", ylabel=None, log=False,
+                     suptitle: str | None = None, styles: Mapping[str, Mapping] | None = None,
+                     x_start: int = 1, ncols: int | None = None):
     """Panels of curves over seeds: in each, per run, the mean as a line and the range as a band.
 
     Parameters
@@ -2475,6 +2475,8 @@ def plot_band_panels(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Seq
         The metric drawn in each panel (e.g. ``"loss"``, ``"test_acc"``, ``"step_loss"``);
         the y label spells it out.
     xlabel : str or mapping panel title -> str, default "epoch"
+    ylabel : str or mapping panel title -> str, optional
+        Default: the metric spelled out (e.g. "test accuracy" for ``"test_acc"``).
     log : bool or mapping panel title -> bool, default False
         A logarithmic y axis.
     suptitle : str, optional
@@ -2495,6 +2497,7 @@ def plot_band_panels(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Seq
     titles = list(panels)
     keys = _per_panel(key, titles, "key")
     xlabels = _per_panel(xlabel, titles, "xlabel")
+    ylabels = _per_panel(ylabel, titles, "ylabel")
     logs = _per_panel(log, titles, "log")
     n = len(titles)
     ncols = min(n, 3) if ncols is None else int(ncols)
@@ -2505,7 +2508,8 @@ def plot_band_panels(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Seq
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, 3.0 * nrows), dpi=DPI, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    for ax, title, metric, xl, logy in zip(axes.flat, titles, keys, xlabels, logs):
+    for ax, title, metric, xl, yl, logy in zip(axes.flat, titles, keys, xlabels, ylabels,
+                                               logs):
         runs = panels[title]
         if not runs:
             raise ValueError(f"panels[{title!r}]: expected at least one run")
@@ -2529,7 +2533,8 @@ def plot_band_panels(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Seq
         if logy:
             ax.set_yscale("log")
         ax.set_xlabel(xl)
-        ax.set_ylabel(_LABELS.get(metric, "loss per step" if metric == "step_loss" else metric))
+        default = _LABELS.get(metric, "loss per step" if metric == "step_loss" else metric)
+        ax.set_ylabel(yl or default)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

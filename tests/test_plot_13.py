@@ -43,6 +43,13 @@ def test_panels_wrap_into_rows_and_unused_axes_are_hidden():
     assert fig.axes[0].get_xlabel() == "optimizer step"
 
 
+def test_y_labels_can_be_given_per_panel():
+    panels = {"a": {"r": [_hist([1, 2], "shifted_acc")]}, "b": {"r": [_hist([1, 2])]}}
+    fig = plot.plot_band_panels(panels, key={"a": "shifted_acc", "b": "loss"},
+                                ylabel={"a": "shifted test accuracy", "b": "training loss"})
+    assert [ax.get_ylabel() for ax in fig.axes] == ["shifted test accuracy", "training loss"]
+
+
 @pytest.mark.parametrize("panels, kwargs, message", [
     ({}, {}, r"panels: expected at least one panel"),
     ({"p": {}}, {}, r"panels\['p'\]: expected at least one run"),
