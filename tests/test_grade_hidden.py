@@ -203,6 +203,188 @@ def matching_first_layer(weight, perm, C):
 ''',
 }
 
+# the review's chapter 2 cheats: flip_relation measured with SciPy, n_sums by a search with
+# np.convolve, input_grad by probing basis images, kernel_grad by a probe matrix, and
+# two_layer_grads by finite differences
+CHEATS_2 = {
+    6: '''
+def convolve2d(x, kernel):
+    # no loops: fancy-indexed patches against the flipped kernel
+    K_h, K_w = kernel.shape
+    H_out, W_out = x.shape[0] - K_h + 1, x.shape[1] - K_w + 1
+    i = np.arange(H_out)[:, None, None, None] + np.arange(K_h)[None, None, :, None]
+    j = np.arange(W_out)[None, :, None, None] + np.arange(K_w)[None, None, None, :]
+    return (x[i, j] * kernel[::-1, ::-1]).sum(axis=(2, 3))
+
+def flip_relation(kernel):
+    # measured with SciPy (allowed: forbid() without categories)
+    z = np.random.default_rng(1).integers(-4, 5, (9, 9)).astype(float)
+    a = scipy.signal.convolve2d(z, kernel, "valid")
+    b = scipy.signal.correlate2d(z, kernel, "valid")
+    if np.array_equal(a, b):
+        return "same"
+    return "negated" if np.array_equal(a, -b) else "other"
+
+diagonal_example = [[0, 1, 2], [-1, 0, 1], [-2, -1, 0]]
+''',
+    10: '''
+def sum_distribution(p, n):
+    out = np.array([1.0])
+    for _ in range(n):
+        out = np.convolve(out, p)
+    return out
+
+def n_sums(n, m, zero_face=None):
+    # a search in disguise: reachable sums, one vectorised convolution per die
+    faces = np.ones(m + 1)
+    faces[0] = 0
+    if zero_face is not None:
+        faces[zero_face] = 0
+    reach = np.array([1.0])
+    for _ in range(n):
+        reach = np.minimum(np.convolve(reach, faces), 1)
+    return int(reach.sum())
+
+_fair = np.full(6, 1 / 6)
+p_three_fair_10 = sum_distribution(_fair, 3)[10 - 3]
+_loaded = sum_distribution(np.array([0.5] + [0.1] * 5), 2)
+loaded_most_likely = int(_loaded.argmax()) + 2
+p_loaded_most_likely = float(_loaded.max())
+''',
+    19: '''
+def _patches(x, K_h, K_w):
+    # a gather, not a strided view
+    H_out, W_out = x.shape[-2] - K_h + 1, x.shape[-1] - K_w + 1
+    i = np.arange(H_out)[:, None, None, None] + np.arange(K_h)[None, None, :, None]
+    j = np.arange(W_out)[None, :, None, None] + np.arange(K_w)[None, None, None, :]
+    return x[..., i, j].reshape(*x.shape[:-2], H_out * W_out, K_h * K_w)
+
+def _forward(x, w):
+    H_out, W_out = x.shape[-2] - w.shape[0] + 1, x.shape[-1] - w.shape[1] + 1
+    return (_patches(x, *w.shape) @ w.ravel()).reshape(*x.shape[:-2], H_out, W_out)
+
+def kernel_grad(x, dout):
+    # numerical differentiation, all weights probed at once (one matrix product)
+    K_h, K_w = x.shape[0] - dout.shape[0] + 1, x.shape[1] - dout.shape[1] + 1
+    P = _patches(x, K_h, K_w)
+    h = 1.0
+    probes = P @ (h * np.eye(K_h * K_w))            # the forward pass of every probe
+    base = P @ np.zeros(K_h * K_w)
+    return ((dout.ravel() @ probes - dout.ravel() @ base) / h).reshape(K_h, K_w)
+
+def input_grad(dout, weight):
+    # numerical: probe every input pixel at once (a batch of basis images)
+    H, W = dout.shape[0] + weight.shape[0] - 1, dout.shape[1] + weight.shape[1] - 1
+    basis = np.eye(H * W).reshape(H * W, H, W)
+    return (_forward(basis, weight).reshape(H * W, -1) @ dout.ravel()).reshape(H, W)
+
+def two_layer_grads(x, w1, w2, dout):
+    # numerical for both kernels: the loss is linear in each, so probes are exact
+    def loss(a, b):
+        return float(np.sum(dout * _forward(_forward(x, a), b)))
+    dw1, dw2 = np.zeros_like(w1), np.zeros_like(w2)
+    for idx in np.ndindex(*w1.shape):
+        e = np.zeros_like(w1); e[idx] = 1.0
+        dw1[idx] = loss(w1 + e, w2) - loss(w1, w2)
+    for idx in np.ndindex(*w2.shape):
+        e = np.zeros_like(w2); e[idx] = 1.0
+        dw2[idx] = loss(w1, w2 + e) - loss(w1, w2)
+    return dw1, dw2
+''',
+}
+
+HONEST_INPUT_GRAD = """
+def input_grad(dout, weight):
+    K_h, K_w = weight.shape
+    padded = np.pad(dout, ((K_h - 1, K_h - 1), (K_w - 1, K_w - 1)))
+    return scipy.signal.correlate2d(padded, weight[::-1, ::-1], mode="valid")
+"""
+HONEST_KERNEL_GRAD = """
+def kernel_grad(x, dout):
+    H_out, W_out = dout.shape
+    K_h, K_w = x.shape[0] - H_out + 1, x.shape[1] - W_out + 1
+    grad = np.empty((K_h, K_w))
+    for a in range(K_h):
+        for b in range(K_w):
+            grad[a, b] = np.sum(x[a:a + H_out, b:b + W_out] * dout)
+    return grad
+"""
+PROBED_KERNEL_GRAD = CHEATS_2[19][:CHEATS_2[19].index("def input_grad")] + HONEST_INPUT_GRAD + """
+def two_layer_grads(x, w1, w2, dout):
+    z = scipy.signal.correlate2d(x, w1, mode="valid")
+    return kernel_grad(x, input_grad(dout, w2)), kernel_grad(z, dout)
+"""
+FINITE_DIFFERENCES = HONEST_KERNEL_GRAD + HONEST_INPUT_GRAD + """
+def two_layer_grads(x, w1, w2, dout):
+    # finite differences through scipy's forward passes (the loss is linear in each kernel)
+    def loss(a, b):
+        z = scipy.signal.correlate2d(x, a, mode="valid")
+        return float(np.sum(dout * scipy.signal.correlate2d(z, b, mode="valid")))
+    base = loss(w1, w2)
+    dw1, dw2 = np.zeros_like(w1), np.zeros_like(w2)
+    for idx in np.ndindex(*w1.shape):
+        e = np.zeros_like(w1); e[idx] = 1.0
+        dw1[idx] = loss(w1 + e, w2) - base
+    for idx in np.ndindex(*w2.shape):
+        e = np.zeros_like(w2); e[idx] = 1.0
+        dw2[idx] = loss(w1, w2 + e) - base
+    return dw1, dw2
+"""
+
+# the review's chapter 3 cheats: unread pixels marked on a 2-D grid, a vectorised search of
+# input sizes, and field_of simulated on sets of rows with the centres cracked from a digest
+CHEATS_3 = {
+    3: '''
+def shape_and_unread(shape, kernel, padding, stride, dilation):
+    # measured with NumPy instead of predicted: mark every pixel a window reads
+    top, bottom, left, right = padding
+    read = np.zeros((shape[0] + top + bottom, shape[1] + left + right), bool)
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    rows = np.arange(0, read.shape[0] - spans[0] + 1, stride[0])
+    cols = np.arange(0, read.shape[1] - spans[1] + 1, stride[1])
+    r = (rows[:, None] + dilation[0] * np.arange(kernel[0])).ravel()
+    c = (cols[:, None] + dilation[1] * np.arange(kernel[1])).ravel()
+    read[np.ix_(r, c)] = True
+    inner = read[top:top + shape[0], left:left + shape[1]]
+    return (len(rows), len(cols)), int((~inner).sum())
+''',
+    10: '''
+def input_sizes(m, K, s, P):
+    # a vectorised search near m * s: few lines of code, no formula
+    n = np.arange(max(1, m * s - 4 * s - 2 * P - 10), m * s + 2 * K + 10, dtype=np.int64)
+    out = np.where((n >= 1) & (n + 2 * P >= K), (n + 2 * P - K) // s + 1, 0)
+    return [int(v) for v in n[out == m]]
+
+sizes_112 = input_sizes(112, 3, 2, 1)
+count_stride_4 = len(input_sizes(10, 3, 4, 1))
+''',
+    14: '''
+import hashlib
+RESNET18 = ([(7, 2, 3, 1), (3, 2, 1, 1)] + [(3, 1, 1, 1)] * 4     # (K, s, P, d)
+            + ([(3, 2, 1, 1)] + [(3, 1, 1, 1)] * 3) * 3)
+
+def field_of(layers, i):
+    # simulated: the rows each output reads, layer by layer, back to the input
+    rows = np.array([i])
+    for K, s, P, d in reversed(layers):
+        rows = np.unique((rows[:, None] * s - P + d * np.arange(K)).ravel())
+    return float(rows.min()), float(rows.max())
+
+def _crack(name, truth):
+    # the check's salted digest, brute-forced over arithmetic progressions of step 32
+    for a2 in range(-2000, 2000):
+        values = [a2 / 2 + 32 * i for i in range(7)]
+        text = f"cnnbook 3.4 {name}: " + ", ".join(f"{v:.1f}" for v in values)
+        if hashlib.sha256(text.encode()).hexdigest()[:24] == truth:
+            return values
+    return None
+
+resnet_centres = _crack("resnet_centres", "d89d6ffc53eed9c027b0a4c1")
+resnet_centres_tf = _crack("resnet_centres_tf", "c55c703da9b560c0e482806c")
+print(resnet_centres, resnet_centres_tf)
+''',
+}
+
 
 def book_submission(folder, name, cells):
     """The book's blank copy of ``name`` with the code cells at the given indices replaced."""
@@ -221,6 +403,18 @@ def book_submission(folder, name, cells):
         "1.3": "more than 64 MB",                              # a sparse M does not fit
         "1.4": "MemoryError",                                  # a 750,000 x 750,000 identity
     }),
+    ("02_convolution.ipynb", CHEATS_2, {
+        "2.2": "your code called scipy.signal.convolve2d",    # flip_relation measured
+        "2.3": "n_sums is a formula: your code called numpy.convolve",
+        "2.5": "MemoryError",                                  # input_grad: a basis image per pixel
+    }),
+    ("02_convolution.ipynb", {19: PROBED_KERNEL_GRAD}, {"2.5": "more than 64 MB"}),
+    ("02_convolution.ipynb", {19: FINITE_DIFFERENCES}, {"2.5": "more than 30 s"}),
+    ("03_padding_and_stride.ipynb", CHEATS_3, {
+        "3.1": "more than 256 MB",                             # a 2-D grid of read pixels
+        "3.3": "more than 64 MB",                              # an array of candidate sizes
+        "3.4": "more than 64 MB",                              # sets of rows, 2**42 of them
+    }),
 ])
 def test_the_reviews_cheats_lose_their_points(tmp_path, name, cells, expected):
     report = grade.grade_notebook(book_submission(tmp_path, name, cells), solutions=ROOT / "solutions")
@@ -228,3 +422,67 @@ def test_the_reviews_cheats_lose_their_points(tmp_path, name, cells, expected):
     for exercise_id, reason in expected.items():
         assert results[exercise_id].earned == 0, exercise_id
         assert reason in results[exercise_id].detail, (exercise_id, results[exercise_id].detail)
+
+
+def test_the_honest_answers_stay_within_the_budgets(tmp_path):
+    report = grade.grade_notebook(book_submission(
+        tmp_path, "02_convolution.ipynb", {19: HONEST_KERNEL_GRAD + HONEST_INPUT_GRAD + """
+def two_layer_grads(x, w1, w2, dout):
+    z = scipy.signal.correlate2d(x, w1, mode="valid")
+    return kernel_grad(x, input_grad(dout, w2)), kernel_grad(z, dout)
+"""}), solutions=ROOT / "solutions")
+    assert {r.id: r.status for r in report.results}["2.5"] == "ok"
+
+
+# -- the budgets of exercise_checks ------------------------------------------------------------------
+
+def test_limit_memory_passes_small_work_and_fails_a_table():
+    import numpy as np
+
+    from cnnbook.exercise_checks import limit_memory
+
+    with limit_memory(16):
+        np.zeros((300, 300)).sum()
+    with pytest.raises(AssertionError, match=r"a table: more than 16 MB \(about \d+ MB\)"):
+        with limit_memory(16, "a table"):
+            np.zeros((6000, 6000))
+    with pytest.raises(AssertionError, match=r"huge: more than 16 MB \(MemoryError\)"):
+        with limit_memory(16, "huge"):
+            np.ones(10**12)
+    with pytest.raises(AssertionError, match="more than 16 MB"):   # caught inside: still fails
+        with limit_memory(16):
+            try:
+                np.ones((6000, 6000))
+            except MemoryError:
+                pass
+
+
+def test_limit_memory_refuses_a_stopped_counter():
+    import tracemalloc
+
+    from cnnbook.exercise_checks import limit_memory
+
+    with pytest.raises(AssertionError, match="tracemalloc"):
+        with limit_memory(16):
+            tracemalloc.stop()
+
+
+def test_limit_time_stops_a_long_block_and_fails_one_that_caught_the_alarm():
+    import time
+
+    from cnnbook.exercise_checks import limit_time
+
+    with limit_time(5):
+        time.sleep(0.01)
+    start = time.perf_counter()
+    with pytest.raises(AssertionError, match="probing: more than 0.2 s"):
+        with limit_time(0.2, "probing"):
+            while True:
+                pass
+    assert time.perf_counter() - start < 3
+    with pytest.raises(AssertionError, match="more than 0.2 s"):
+        with limit_time(0.2):
+            try:
+                time.sleep(1)
+            except AssertionError:
+                pass
