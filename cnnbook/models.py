@@ -1410,6 +1410,13 @@ MODELS = {
     "ResNet-50 v1.5": (resnet50, dict(stride_in_3x3=True), 224, "stride in the 3 × 3",
                        "25,557,032", "torchvision2024models", "4.09 G",
                        "torchvision2024models"),
+    "ResNet-101": (resnet101, {}, 224, "stride in the first 1 × 1 (paper)",
+                   "44,549,160", "torchvision2024models", "7.6 G", "he2016deep"),
+    "ResNet-152": (resnet152, {}, 224, "stride in the first 1 × 1 (paper)",
+                   "60,192,808", "torchvision2024models", "11.3 G", "he2016deep"),
+    "ResNeXt-50 (32 × 4d)": (resnext50_32x4d, dict(stride_in_3x3=True), 224,
+                             "stride in the 3 × 3 (reference code)", "25,028,904",
+                             "torchvision2024models", "4.2 G", "xie2017aggregated"),
     "DenseNet-121": (densenet121, {}, 224, "DenseNet-BC, k = 32", "7,978,856",
                      "torchvision2024models", "2.83 G", "torchvision2024models"),
     "MobileNet v1": (mobilenet_v1, {}, 224, "width 1.0", "4.2 M",
@@ -1418,6 +1425,10 @@ MODELS = {
                      "torchvision2024models", "300 M", "sandler2018mobilenetv2"),
     "EfficientNet-B0": (efficientnet_b0, {}, 224, "Table 1", "5,288,548",
                         "torchvision2024models", "0.39 G", "tan2019efficientnet"),
+    "Xception": (xception, {}, 299, "Keras reference", "22,855,952",
+                 "chollet2017xception", None, None),
+    "FasterNet-T0": (fasternet, {}, 224, "official code, variant T0", "3.9 M",
+                     "chen2023run", "0.34 G", "chen2023run"),
 }
 
 _PAGE_HEAD = """\
@@ -1485,6 +1496,14 @@ Notes on the rows:
 - **EfficientNet-B0** {cite}`tan2019efficientnet` needs its strides, MBConv1/MBConv6
   blocks, 3 × 3 and 5 × 5 kernels and squeeze-and-excitation with ratio 0.25 of each
   block's input channels to reach 5,288,548.
+- **ResNeXt-50 (32 × 4d)** {cite}`xie2017aggregated` is ResNet-50 with each
+  bottleneck's 3 × 3 convolution split into 32 groups; its reference code puts the
+  stride in the 3 × 3, which is what the paper's 4.2 G counts (3.77 G with the stride
+  in the first 1 × 1).
+- **Xception** {cite}`chollet2017xception` is counted at its own 299 × 299 input; the
+  paper's Table 3 gives 22,855,952 parameters and no multiply-add count.
+- **FasterNet-T0** {cite}`chen2023run` follows the official code; the paper rounds to
+  3.9 M parameters and 0.34 G "FLOPs", which are multiply-adds.
 
 Published MAC figures come from the papers where they give one, from the survey of
 Sze et al. {cite}`sze2017efficient` for AlexNet and VGG-16, and from torchvision's
