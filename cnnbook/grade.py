@@ -272,8 +272,8 @@ def _prepare(submission, reference, exercises: list[Exercise], guard: str, secre
         ref = locked.get(cell.get("id"))
         if ref is None:
             continue
-        if cell.id in check_of and not any(cell.source.strip().endswith(text) for text in
-                                           {ref.source.strip(), hidden_text(ref.source).strip()}):
+        if cell.id in check_of and not any(mine.endswith(text) for mine in _shown(cell.source)
+                                           for text in _shown(ref.source)):
             flags.append(f"a check cell of exercise {check_of[cell.id].id} was edited "
                          f"(the solution's check ran instead)")
         cell.cell_type = "code"
@@ -313,6 +313,16 @@ def _prepare(submission, reference, exercises: list[Exercise], guard: str, secre
              f"del __cnnbook_ns")
     nb.cells.insert(0, nbformat.v4.new_code_cell(setup, id=SETUP_ID))
     return _Plan(nb, checks, student, flags)
+
+
+def _shown(source: str) -> set[str]:
+    """A check cell's text, with and without its hidden tests (stripped of outer blank space)."""
+    texts = {source.strip()}
+    try:
+        texts.add(hidden_text(source).strip())
+    except Exception:  # noqa: BLE001 - markers a student broke: the text as it is
+        pass
+    return texts
 
 
 _GUARD_SOURCE = Path(_grade_guard.__file__).read_text(encoding="utf-8")

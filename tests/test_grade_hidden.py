@@ -138,6 +138,9 @@ def test_the_student_edition_reports_hidden_and_leaves_it_out_of_the_total(book,
     untouched = grade.grade_notebook(book / "exercises" / "08_demo.ipynb", solutions=book / "exercises")
     assert scores(untouched) == {"8.1": (0, "failed"), "8.2": (0, "failed")}
     assert (untouched.earned, untouched.possible) == (0, 1)
+    full = grade.grade_notebook(book / "solutions" / "08_demo.ipynb", solutions=book / "exercises")
+    assert scores(full) == {"8.1": (0, "hidden"), "8.2": (1, "ok")}
+    assert not full.flags  # a check cell with its hidden tests is not an edited one
     out = tmp_path / "grades.csv"
     grade.write_csv([wrong], out)
     assert out.read_text().splitlines()[1].startswith(f"{tmp_path / 'wrong' / '08_demo.ipynb'},hidden,1,1,1")
