@@ -247,7 +247,8 @@ def _augmented(augment, xb, rng):
     return out
 
 
-def train_epoch_numpy(model, x, y, *, batch_size, optimizer, rng, step_losses=None, augment=None):
+def train_epoch_numpy(model, x, y, *, batch_size, optimizer, rng, step_losses=None,
+                      augment=None):
     """One epoch of mini-batch training of a ``cnnbook.nn`` model.
 
     Parameters
