@@ -386,6 +386,11 @@ PAPERS = [
     (r"\bCoordConv", {"liu2018intriguing"}),
     (r"\bAdam\b", {"kingma2015adam"}),
     (r"(?i:\bdropout\b)", {"srivastava2014dropout"}),
+    (r"\bAdamW\b", {"loshchilov2019decoupled"}),
+    (r"\bGoyal\b", {"goyal2017accurate"}),
+    (r"\bKeskar\b", {"keskar2017large"}),
+    (r"\bYosinski\b", {"yosinski2014transferable"}),
+    (r"\bSGDR\b|(?i:warm restarts)", {"loshchilov2017sgdr"}),
 ]
 
 
