@@ -957,10 +957,11 @@ class Sequential(Module):
 
 
 class Residual(Module):
-    """``body(x) + shortcut(x)``: a residual connection; ``shortcut=None`` is the identity.
+    """``body(x) + shortcut(x)``: a residual connection; ``shortcut=None`` is the
+    identity.
 
-    Keys are ``"body.<...>"`` and ``"shortcut.<...>"`` (e.g. ``"body.0.weight"``), so the
-    PyTorch twin must name its two branches ``body`` and ``shortcut``
+    Keys are ``"body.<...>"`` and ``"shortcut.<...>"`` (e.g. ``"body.0.weight"``), so
+    the PyTorch twin must name its two branches ``body`` and ``shortcut``
     (``cnnbook.twins.Residual`` does). A ResNet block's final ReLU comes after the sum:
     ``Sequential(Residual(body, shortcut), ReLU())``.
     """
