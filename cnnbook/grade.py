@@ -468,6 +468,9 @@ _SUSPICIOUS_IMPORTS = {
     "cnnbook._grade_guard": "the grader", "cnnbook.exercises": "the exercise tools",
     "cnnbook.exercise_checks": "the helper through which checks switch shortcuts off",
     "pytest": "test helpers that compare loosely", "_pytest": "test helpers that compare loosely",
+    "hashlib": "hash functions: a digest of a small answer space can be searched",
+    "tracemalloc": "the memory counter of the checks' budgets",
+    "resource": "process limits, such as the checks' memory budget",
 }
 _SUSPICIOUS_CALLS = {
     "exec": "runs code from a string (hidden from this scan)", "eval": "evaluates a string",

@@ -489,3 +489,13 @@ def test_limit_time_stops_a_long_block_and_fails_one_that_caught_the_alarm():
                 time.sleep(1)
             except AssertionError:
                 pass
+
+
+@pytest.mark.parametrize("source, flag", [
+    ("import hashlib", "imports hashlib (hash functions"),
+    ("import tracemalloc", "imports tracemalloc (the memory counter"),
+    ("from resource import setrlimit", "imports resource.setrlimit (process limits"),
+])
+def test_the_scan_flags_digest_searches_and_the_budgets_counters(source, flag):
+    flags = grade.scan_submission([("cell 3", source)], "import numpy as np")
+    assert any(flag in line for line in flags), flags
