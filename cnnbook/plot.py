@@ -2542,3 +2542,99 @@ def plot_band_panels(panels: Mapping[str, Mapping[str, Sequence[Mapping[str, Seq
         fig.suptitle(suptitle, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+# =============================================================================================
+# Chapter 10: a network's layers grouped into parts, the input of plot_network_parts
+# =============================================================================================
+__all__ += ["network_parts"]
+
+_SKIPPED_LAYERS = ("ReLU", "Flatten", "Identity")
+
+
+def _layer_label(name: str, module) -> str:
+    """A short label for one layer: "7 × 7 conv, stride 2", "LRN", "inception (3a)"."""
+    import re
+
+    from torch import nn
+
+    def pair(value):
+        return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+    kinds = {nn.Conv2d: "conv", nn.MaxPool2d: "max pool", nn.AvgPool2d: "average pool"}
+    if type(module) in kinds:
+        (k_h, k_w), (s_h, s_w) = pair(module.kernel_size), pair(module.stride)
+        stride = "" if (s_h, s_w) == (1, 1) else (
+            f", stride {s_h}" if s_h == s_w else f", stride ({s_h}, {s_w})")
+        return f"{k_h} × {k_w} {kinds[type(module)]}{stride}"
+    if isinstance(module, nn.AdaptiveAvgPool2d) and pair(module.output_size) == (1, 1):
+        return "global average pool"
+    if isinstance(module, nn.Dropout):
+        return f"dropout ({module.p * 100:g} %)"
+    named = {nn.LocalResponseNorm: "LRN", nn.Linear: "dense", nn.BatchNorm2d: "batch norm"}
+    if type(module) in named:
+        return named[type(module)]
+    last = name.rsplit(".", 1)[-1]
+    numbered = re.fullmatch(r"([A-Za-z_]+?)(\d\w*)", last)      # "inception3a", "block2"
+    return f"{numbered[1]} ({numbered[2]})" if numbered else last
+
+
+def network_parts(model, input_shape, parts: Mapping[str, Sequence[str]]) -> dict:
+    """The layers of a PyTorch model, grouped into parts, for :func:`plot_network_parts`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model ``cnnbook.models.summary`` can trace (on the "meta" device too).
+    input_shape : tuple of int
+        One input without the batch axis, such as ``(3, 224, 224)``.
+    parts : mapping of str to sequence of str
+        Part name to the names of the model's children in it, in order. A child that is an
+        ``nn.Sequential`` is drawn layer by layer (its ReLU, Flatten and Identity layers left
+        out); any other child, such as an Inception block, is one box.
+
+    Returns
+    -------
+    dict of str to list of (str, str)
+        Part name to its ``(label, output shape)`` pairs: labels such as "7 × 7 conv,
+        stride 2", "LRN", "dense" or, for other modules, the child's name with its number in
+        parentheses ("inception (3a)"); shapes as "C × H × W".
+
+    Raises
+    ------
+    ValueError
+        If ``parts`` is empty, names a child the model does not have, or a child the forward
+        pass never calls.
+    """
+    from torch import nn
+
+    from cnnbook import models
+
+    if not isinstance(parts, Mapping) or len(parts) == 0:
+        raise ValueError(f"parts: expected a non-empty mapping of part names to child names, "
+                         f"got {type(parts).__name__}")
+    children = dict(model.named_children())
+    unknown = [n for names in parts.values() for n in names if n not in children]
+    if unknown:
+        raise ValueError(f"parts: the model has no children named {unknown}; its children "
+                         f"are {list(children)}")
+    shapes = {r.name: r.output_shape for depth in (1, 2)
+              for r in models.summary(model, input_shape, depth=depth)}
+
+    def entry(name, module):
+        if name not in shapes:
+            raise ValueError(f"parts: the forward pass never calls {name!r}")
+        return _layer_label(name, module), " × ".join(map(str, shapes[name][1:]))
+
+    result = {}
+    for part, names in parts.items():
+        layers = []
+        for name in names:
+            child = children[name]
+            if isinstance(child, nn.Sequential):
+                layers += [entry(f"{name}.{sub}", layer) for sub, layer in child.named_children()
+                           if type(layer).__name__ not in _SKIPPED_LAYERS]
+            elif type(child).__name__ not in _SKIPPED_LAYERS:
+                layers.append(entry(name, child))
+        result[part] = layers
+    return result

@@ -114,3 +114,70 @@ def test_the_network_diagram_draws_every_layer_and_joins_them_in_order():
 def test_the_network_diagram_rejects_bad_parts(parts):
     with pytest.raises(ValueError, match="parts"):
         plot.plot_network_parts(parts)
+
+
+def _small_network():
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 8, 5, stride=2, padding=2), nn.ReLU(),
+                                      nn.MaxPool2d(3, stride=2, padding=1),
+                                      nn.LocalResponseNorm(5))
+            self.block1a = Block()
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.flatten = nn.Flatten()
+            self.dropout = nn.Dropout(0.4)
+            self.fc = nn.Linear(8, 10)
+
+        def forward(self, x):
+            x = self.avgpool(self.block1a(self.stem(x)))
+            return self.fc(self.dropout(self.flatten(x)))
+
+    return Net()
+
+
+def test_network_parts_gives_each_part_its_layers_with_labels_and_shapes():
+    parts = plot.network_parts(_small_network(), (3, 32, 32), {
+        "stem": ["stem"], "body": ["block1a"], "head": ["avgpool", "flatten", "dropout", "fc"]})
+    assert parts == {
+        "stem": [("5 × 5 conv, stride 2", "8 × 16 × 16"), ("3 × 3 max pool, stride 2", "8 × 8 × 8"),
+                 ("LRN", "8 × 8 × 8")],                     # the ReLU left out
+        "body": [("block (1a)", "8 × 8 × 8")],             # a block is one box
+        "head": [("global average pool", "8 × 1 × 1"), ("dropout (40 %)", "8"), ("dense", "10")],
+    }
+    assert "network_parts" in plot.__all__
+
+
+def test_network_parts_of_googlenet_match_the_paper_s_sizes():
+    import torch
+
+    from cnnbook import models
+
+    with torch.device("meta"):
+        model = models.googlenet()
+    children = [name for name, _ in model.named_children()]
+    end = children.index("avgpool")
+    parts = plot.network_parts(model, (3, 224, 224), {
+        "stem": ["stem"], "body": children[1:end], "head": children[end:]})
+    assert parts["stem"][0] == ("7 × 7 conv, stride 2", "64 × 112 × 112")
+    assert parts["stem"][-1] == ("3 × 3 max pool, stride 2", "192 × 28 × 28")
+    assert parts["body"][0] == ("inception (3a)", "256 × 28 × 28")
+    assert parts["body"][-1] == ("inception (5b)", "1024 × 7 × 7")
+    assert [label for label, _ in parts["head"]] == ["global average pool", "dropout (40 %)",
+                                                     "dense"]
+
+
+@pytest.mark.parametrize("parts", [{}, {"stem": ["no_such_child"]}])
+def test_network_parts_rejects_bad_parts(parts):
+    with pytest.raises(ValueError, match="parts"):
+        plot.network_parts(_small_network(), (3, 32, 32), parts)
