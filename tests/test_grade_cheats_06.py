@@ -90,7 +90,7 @@ def graded_64(tmp_path, answer):
 
 def test_an_honest_condition_gets_the_points(tmp_path):
     results, report = graded_64(tmp_path, HONEST)
-    assert results["6.4"].earned == 3 and results["6.4"].status == "ok", report.lines()
+    assert results["6.4"].earned == 2 and results["6.4"].status == "ok", report.lines()
     assert all(results[e].earned == 0 for e in ("6.1", "6.2", "6.3"))  # left blank
 
 
