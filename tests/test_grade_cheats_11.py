@@ -1,8 +1,10 @@
-"""Exercises 11.2-11.4 (ResNet) under the instructor's grader: the model solutions earn full
+"""Exercises 11.1-11.4 (ResNet) under the instructor's grader: the model solutions earn full
 marks, shortcuts the statements rule out earn nothing.
 
-Each submission is the student copy with one exercise's model solution pasted in and, for a
-cheat, one function replaced after it; the other exercises stay unanswered.
+Each submission is the student copy with the model solutions pasted in and, for a cheat, one
+function per exercise replaced after it. One graded notebook holds one cheat for each of
+several exercises (each exercise is graded on its own), so four runs of the grader cover the
+model solutions and all seven cheats.
 """
 from pathlib import Path
 
@@ -14,9 +16,21 @@ from cnnbook import grade
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT = ROOT / "exercises" / "11_resnet.ipynb"
 SOLUTIONS = ROOT / "solutions"
-CELLS = {"11.2": "s11-07", "11.3": "s11-10", "11.4": "s11-13"}
-DEMO = {"11.2": "print(f\"ResNet-18:", "11.3": "demo = models.Bottleneck",
-        "11.4": "shallow = digit_net(2"}
+CELLS = {"11.1": "s11-03", "11.2": "s11-07", "11.3": "s11-10", "11.4": "s11-13"}
+DEMO = {"11.1": "params_half = params_at(0.5)", "11.2": "print(f\"ResNet-18:",
+        "11.3": "demo = models.Bottleneck", "11.4": "shallow = digit_net(2"}
+POINTS = {"11.1": 3, "11.2": 3, "11.3": 4, "11.4": 3}
+
+BUILD_AT_WIDTH = '''
+def params_at(width_mult):                     # builds the model instead of arithmetic
+    with torch.device("meta"):
+        return models.param_count(models.resnet50(width_mult=width_mult))
+'''
+
+HALF_ONLY = '''
+def params_at(width_mult):                     # the half-width count, built beforehand
+    return 6_917_640
+'''
 
 BUILD_AND_COUNT = '''
 def resnet_params(block, layers, width_mult=1.0, num_classes=1000, in_channels=3,
@@ -103,38 +117,50 @@ def model_solution(exercise):
                      if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
 
 
-def graded(tmp_path, exercise, extra):
-    """Points of ``exercise`` and the report, for the student copy with its model solution
-    (followed by ``extra``, which replaces functions before the demo lines run)."""
+def graded(tmp_path, cheats):
+    """The results by exercise id and the report's lines, for the student copy with every
+    model solution, followed in each exercise of ``cheats`` by its code (which replaces
+    functions before the demo lines run)."""
     nb = nbformat.read(STUDENT, as_version=4)
-    cell = next(c for c in nb.cells if c.id == CELLS[exercise])
-    solution = model_solution(exercise)
-    demo = solution.index(DEMO[exercise])
-    cell.source = solution[:demo] + extra.strip("\n") + "\n\n\n" + solution[demo:]
+    for exercise, cell_id in CELLS.items():
+        cell = next(c for c in nb.cells if c.id == cell_id)
+        solution = model_solution(exercise)
+        demo = solution.index(DEMO[exercise])
+        extra = cheats.get(exercise, "").strip("\n")
+        cell.source = solution[:demo] + extra + "\n\n\n" + solution[demo:]
     path = tmp_path / "subs" / "mallory_11_resnet.ipynb"
     path.parent.mkdir()
     nbformat.write(nb, path)
     report = grade.grade_notebook(path, solutions=SOLUTIONS, timeout=180)
-    lines = "\n".join(report.lines())
-    return next(r.earned for r in report.results if r.id == exercise), lines
+    return {r.id: r for r in report.results}, "\n".join(report.lines())
 
 
-@pytest.mark.parametrize("exercise, points", [("11.2", 3), ("11.3", 4), ("11.4", 3)])
-def test_the_model_solution_earns_all_points(tmp_path, exercise, points):
-    earned, lines = graded(tmp_path, exercise, "")
-    assert earned == points, lines
+def test_the_model_solutions_earn_all_points(tmp_path):
+    results, lines = graded(tmp_path, {})
+    for exercise, points in POINTS.items():
+        assert results[exercise].earned == points, lines
 
 
-@pytest.mark.parametrize("exercise, cheat, named", [
-    ("11.2", BUILD_AND_COUNT, "torch"),
-    ("11.3", AUTOGRAD, "torch"),
-    ("11.3", ENGINE_LAYERS, "cnnbook.nn"),
-    ("11.4", FRESH_BLOCKS, None),
-    ("11.4", FORWARD_OVERRIDE, "its own functions"),
-    ("11.4", HOOKS, "hooks"),
-])
-def test_a_cheat_earns_nothing(tmp_path, exercise, cheat, named):
-    earned, lines = graded(tmp_path, exercise, cheat)
-    assert earned == 0, lines
-    if named:
-        assert named in lines, lines
+# each run: {exercise: (cheat, a word its report names, or None)}
+RUNS = {
+    "build the models": {"11.1": (BUILD_AT_WIDTH, "torch"),
+                         "11.2": (BUILD_AND_COUNT, "torch"),
+                         "11.3": (AUTOGRAD, "torch"),
+                         "11.4": (FRESH_BLOCKS, None)},
+    "hard-coded or overridden": {"11.1": (HALF_ONLY, None),
+                                 "11.3": (ENGINE_LAYERS, "cnnbook.nn"),
+                                 "11.4": (FORWARD_OVERRIDE, "its own functions")},
+    "hooks": {"11.4": (HOOKS, "hooks")},
+}
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_cheats_earn_nothing(tmp_path, run):
+    cheats = RUNS[run]
+    results, lines = graded(tmp_path, {ex: code for ex, (code, _) in cheats.items()})
+    for exercise, (_, named) in cheats.items():
+        assert results[exercise].earned == 0, (exercise, lines)
+        if named:
+            assert named in results[exercise].detail, (exercise, results[exercise].detail)
+    for exercise in set(POINTS) - set(cheats):   # the honest answers in the same notebook
+        assert results[exercise].earned == POINTS[exercise], (exercise, lines)
