@@ -2638,3 +2638,111 @@ def network_parts(model, input_shape, parts: Mapping[str, Sequence[str]]) -> dic
                 layers.append(entry(name, child))
         result[part] = layers
     return result
+
+
+__all__ += ["plot_residual_blocks"]
+
+#: Fill colours of :func:`plot_residual_blocks`' boxes by kind (the convolutions as in
+#: :data:`INCEPTION_COLOURS`).
+RESIDUAL_BLOCK_COLOURS = {"1 × 1": "#c6dbef", "3 × 3": "#fdd0a2", "norm": "#e5e5e5",
+                          "data": "#f7f7f7", "add": "#ffffff"}
+
+
+def plot_residual_blocks(width: int = 64, bottleneck_in: int = 256, bottleneck_width: int = 128,
+                         *, stride: int = 2, title: str | None = None):
+    """A plain block, a basic residual block and a bottleneck block, side by side.
+
+    Each panel is a column of boxes from the input (bottom) to the output (top), one box per
+    layer, labelled with its kernel and the channels it outputs. The residual panels draw the
+    shortcut as a line around the column into a "+" node before the last ReLU; the bottleneck's
+    shortcut holds a 1 × 1 projection with batch norm when its shape changes (a stride other
+    than 1, or ``bottleneck_in != 4 * bottleneck_width``), else it is the identity.
+
+    Parameters
+    ----------
+    width : int, default 64
+        Channels of the plain and the basic block (input and output).
+    bottleneck_in : int, default 256
+        Input channels of the bottleneck block.
+    bottleneck_width : int, default 128
+        Its inner width; it outputs ``4 * bottleneck_width`` channels.
+    stride : int, default 2
+        The bottleneck's stride, in its first 1 × 1 convolution and its projection (1 or 2).
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Three axes titled "plain block", "basic block" and "bottleneck block, projection
+        shortcut" (or "..., identity shortcut").
+    """
+    for name, value in (("width", width), ("bottleneck_in", bottleneck_in),
+                        ("bottleneck_width", bottleneck_width)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    if isinstance(stride, bool) or stride not in (1, 2):
+        raise ValueError(f"stride: expected 1 or 2, got {stride!r}")
+    out = 4 * bottleneck_width
+    projection = stride != 1 or bottleneck_in != out
+    s = "/2" if stride == 2 else ""
+    body = [(f"3 × 3 conv, {width}", "3 × 3"), ("BN, ReLU", "norm"),
+            (f"3 × 3 conv, {width}", "3 × 3"), ("BN", "norm")]
+    panels = [
+        ("plain block", [(f"input: {width}", "data"), *body, ("ReLU", "norm"),
+                         (f"output: {width}", "data")], None),
+        ("basic block", [(f"input: {width}", "data"), *body, ("+", "add"), ("ReLU", "norm"),
+                         (f"output: {width}", "data")], "identity"),
+        (f"bottleneck block, {'projection' if projection else 'identity'} shortcut",
+         [(f"input: {bottleneck_in}", "data"), (f"1 × 1 conv{s}, {bottleneck_width}", "1 × 1"),
+          ("BN, ReLU", "norm"), (f"3 × 3 conv, {bottleneck_width}", "3 × 3"),
+          ("BN, ReLU", "norm"), (f"1 × 1 conv, {out}", "1 × 1"), ("BN", "norm"),
+          ("+", "add"), ("ReLU", "norm"), (f"output: {out}", "data")],
+         f"1 × 1 conv{s},\nBN, {out}" if projection else "identity"),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 5.0), dpi=DPI)
+    main_x, short_x, box_w, box_h = 1.5, 3.75, 2.3, 0.56
+    for ax, (name, items, shortcut) in zip(axes, panels):
+        ax.set_xlim(0, 4.7)
+        ax.set_ylim(0, 10.4)
+        ax.axis("off")
+        ax.set_title(name, fontsize=9.5)
+        ys = np.linspace(0.4, 10.0, len(items))
+        for i, ((text, kind), y) in enumerate(zip(items, ys)):
+            half = 0.24 if kind == "add" else box_h / 2
+            if kind == "add":
+                ax.add_patch(plt.Circle((main_x, y), half, facecolor=RESIDUAL_BLOCK_COLOURS[kind],
+                                        edgecolor="#444444", linewidth=1))
+                ax.text(main_x, y, "+", ha="center", va="center", fontsize=12)
+            else:
+                ax.add_patch(FancyBboxPatch((main_x - box_w / 2, y - half), box_w, 2 * half,
+                                            boxstyle="round,pad=0.03", linewidth=1,
+                                            edgecolor="#444444",
+                                            facecolor=RESIDUAL_BLOCK_COLOURS[kind]))
+                ax.text(main_x, y, text, ha="center", va="center", fontsize=8)
+            if i:
+                prev_half = 0.24 if items[i - 1][1] == "add" else box_h / 2
+                ax.add_patch(FancyArrowPatch((main_x, ys[i - 1] + prev_half + 0.03),
+                                             (main_x, y - half - 0.03), arrowstyle="-|>",
+                                             mutation_scale=9, linewidth=1, color="#444444"))
+        if shortcut is None:
+            continue
+        y_in, y_add = ys[0], ys[[k for _, k in items].index("add")]
+        ax.plot([main_x + box_w / 2, short_x, short_x], [y_in, y_in, y_add],
+                color="#b2182b", linewidth=1.4)
+        ax.add_patch(FancyArrowPatch((short_x, y_add), (main_x + 0.26, y_add),
+                                     arrowstyle="-|>", mutation_scale=10, linewidth=1.4,
+                                     color="#b2182b"))
+        if shortcut == "identity":
+            ax.text(short_x + 0.08, (y_in + y_add) / 2, "identity", rotation=90, ha="left",
+                    va="center", fontsize=8, color="#b2182b")
+        else:
+            ax.add_patch(FancyBboxPatch((short_x - 0.72, (y_in + y_add) / 2 - 0.45), 1.44, 0.9,
+                                        boxstyle="round,pad=0.03", linewidth=1,
+                                        edgecolor="#b2182b",
+                                        facecolor=RESIDUAL_BLOCK_COLOURS["1 × 1"]))
+            ax.text(short_x, (y_in + y_add) / 2, shortcut, ha="center", va="center",
+                    fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

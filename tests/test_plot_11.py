@@ -47,3 +47,49 @@ def test_one_log_panel_per_entry_one_line_per_network_geometric_mean_and_range()
 def test_bad_input_raises_value_errors(panels, message):
     with pytest.raises(ValueError, match=message):
         plot.plot_gradient_norms(panels)
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_plot_residual_blocks_is_exported():
+    assert "plot_residual_blocks" in plot.__all__ and callable(plot.plot_residual_blocks)
+
+
+def test_three_blocks_plain_basic_and_bottleneck_with_projection():
+    fig = plot.plot_residual_blocks(32, 64, 16, stride=2, title="t")
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    plain, basic, bottleneck = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == [
+        "plain block", "basic block", "bottleneck block, projection shortcut"]
+    assert "+" not in _texts(plain) and not plain.get_lines()           # no shortcut
+    assert _texts(plain) == ["input: 32", "3 × 3 conv, 32", "BN, ReLU", "3 × 3 conv, 32",
+                             "BN", "ReLU", "output: 32"]
+    assert "+" in _texts(basic) and "identity" in _texts(basic) and len(basic.get_lines()) == 1
+    texts = _texts(bottleneck)
+    assert texts[:2] == ["input: 64", "1 × 1 conv/2, 16"] and "output: 64" in texts
+    assert "1 × 1 conv/2,\nBN, 64" in texts and "identity" not in texts   # the projection
+    assert texts.index("+") == texts.index("BN") + 1                      # add, then ReLU
+    assert fig.get_size_inches()[0] <= plot.PAGE_WIDTH and fig.get_dpi() <= 100
+    assert closes_cleanly(fig)
+
+
+def test_the_bottleneck_shortcut_is_the_identity_when_the_shape_is_kept():
+    fig = plot.plot_residual_blocks(64, 512, 128, stride=1)
+    bottleneck = fig.axes[2]
+    assert bottleneck.get_title() == "bottleneck block, identity shortcut"
+    assert "identity" in _texts(bottleneck) and "1 × 1 conv, 128" in _texts(bottleneck)
+    fig = plot.plot_residual_blocks(64, 256, 128, stride=1)            # 256 -> 512 channels
+    assert fig.axes[2].get_title() == "bottleneck block, projection shortcut"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"width": 0}, "width: expected a positive int"),
+    ({"bottleneck_in": 2.5}, "bottleneck_in: expected a positive int"),
+    ({"bottleneck_width": True}, "bottleneck_width: expected a positive int"),
+    ({"stride": 3}, "stride: expected 1 or 2"),
+])
+def test_residual_blocks_bad_input_raises_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plot.plot_residual_blocks(**kwargs)
