@@ -42,7 +42,8 @@ Everything is switched back on when the block ends, also when it raises.
 
 ``calls``
     more to refuse: a function object (``calls=[conv_as_matrix]``, also one the notebook
-    defines), a dotted name of a function or a module (``"numpy.linalg"``), or a bare name
+    defines), a dotted name of a function or a module (``"numpy.linalg"``), a bare module name
+    (``"scipy"``: the whole package, its submodules too), or a bare name that is no module's
     (``"conv_as_matrix"``: any routine of that name, in a library or in the notebook).
 ``allow``
     dotted names exempted from the categories, with what they call in turn
@@ -515,6 +516,18 @@ class _Plan:
         return any(test(name, args) for test in self.torch_tests)
 
 
+def _is_module_name(name: str) -> bool:
+    """Whether a bare name in ``calls`` names a module (imported, or one that can be)."""
+    if name in sys.modules:
+        return True
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _plan(categories, calls, allow) -> _Plan:
     unknown = [c for c in categories if c not in CATEGORIES]
     if unknown:
@@ -527,6 +540,8 @@ def _plan(categories, calls, allow) -> _Plan:
     notebook_names, codes, switch_off = set(), set(), list(d for rule in rules for d in rule.switch_off)
     c_functions = []
     for call in calls:
+        if isinstance(call, str) and "." not in call and _is_module_name(call):
+            call += "."   # a package ("scipy"): all of it, as "scipy." says
         if isinstance(call, str) and "." not in call:
             notebook_names.add(call)
         elif isinstance(call, str):
@@ -1107,7 +1122,8 @@ def limit_lines(lines: int, message: str | None = None):
 
     The notebook's code is that of the functions defined where the block is (in a check cell:
     the notebook's), and any code that is not a library's (a module the notebook wrote and
-    imported counts too); lines run by libraries do not count. ``message`` starts the error.
+    imported, code compiled from a string with any globals); lines run by libraries' own files
+    do not count. ``message`` starts the error.
     """
     notebook = _caller_globals()
     count = 0
@@ -1125,8 +1141,12 @@ def limit_lines(lines: int, message: str | None = None):
 
     def on_call(frame, event, arg):
         filename = frame.f_code.co_filename
-        if frame.f_globals is notebook or not (filename.startswith("<") or _library_file(filename)):
-            return on_line   # the notebook's code, or a module file it wrote and imported
+        if frame.f_globals is notebook or not (filename.startswith("<frozen ")
+                                               or _library_file(filename)):
+            # the notebook's code, a module file it wrote and imported, or code compiled from
+            # a string ("<string>", "<input>": exec, code.InteractiveInterpreter, runpy...);
+            # the few lines libraries generate that way (a namedtuple's __new__) count too
+            return on_line
         return None
 
     previous = sys.gettrace()
@@ -1139,6 +1159,8 @@ def limit_lines(lines: int, message: str | None = None):
         sys.settrace(previous)
     if current is not on_call and not stopped and len(_ALARMS) == alarms_before:
         raise AssertionError("your code switched off the check's line counter (sys.settrace)")
+    if stopped:   # the budget ran out but something caught the error on its way out
+        raise AssertionError(text)
 
 
 def _address_space() -> int | None:

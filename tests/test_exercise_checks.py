@@ -808,3 +808,50 @@ def test_limit_lines_counts_a_module_the_notebook_wrote_and_imported(tmp_path, m
     with pytest.raises(AssertionError, match="should not search"):
         with limit_lines(1_000, "should not search"):
             my_search.search(10_000)
+
+
+@pytest.mark.parametrize("route", ["exec", "code", "runpy"])
+def test_limit_lines_counts_code_compiled_from_a_string_with_other_globals(route, tmp_path):
+    # a reviewer ran a search from a string (code.InteractiveInterpreter with a fresh
+    # namespace): frames named "<input>" whose globals are not the notebook's went uncounted
+    source = "total = 0\nfor i in range(5000):\n    total += i\n"
+
+    def run():
+        if route == "exec":
+            exec(compile(source, "<string>", "exec"), {})
+        elif route == "code":
+            import code
+            code.InteractiveInterpreter({}).runsource(source + "\n", "<input>", "exec")
+        else:
+            import runpy
+            script = tmp_path / "search.py"
+            script.write_text(source)
+            runpy.run_path(str(script))
+
+    with pytest.raises(AssertionError, match="should be a formula"):
+        with limit_lines(1_000, "should be a formula"):
+            run()
+
+
+def test_limit_lines_leaves_library_generated_code_almost_free():
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "a b")
+    with limit_lines(50):
+        pairs = [Pair(i, i) for i in range(10)]
+    assert len(pairs) == 10
+
+
+def test_limit_lines_fails_the_block_even_when_the_answer_caught_the_error():
+    def search(m):
+        n = 0
+        try:
+            while n * n < m:
+                n += 1
+        except AssertionError:   # swallow the budget's error and return something
+            return -1
+        return n
+
+    with pytest.raises(AssertionError, match="more than 100 lines"):
+        with limit_lines(100):
+            search(10**12)
