@@ -2746,3 +2746,169 @@ def plot_residual_blocks(width: int = 64, bottleneck_in: int = 256, bottleneck_w
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# -- chapter 12: blocks drawn to scale, and the points a ReLU lets through ----------------------
+
+__all__ += ["plot_block_columns", "plot_recovered_points"]
+
+_BLOCK_COLUMN_JOINS = (None, "add", "dense")
+
+
+def plot_block_columns(columns: Sequence, *, title: str | None = None):
+    """Blocks side by side, each a column of boxes whose widths are proportional to channels.
+
+    A column runs from its input (top) to its output (bottom), one box per tensor or layer,
+    joined by arrows. A box's width is its number of channels over the column's largest, so a
+    bottleneck (wide, narrow, wide) and an inverted residual (narrow, wide, narrow) look like
+    what they are; a box with ``groups > 1`` is cut into that many vertical slices (a grouped
+    convolution; over 32 groups, such as a depthwise one, it is hatched instead). ``join="add"`` draws a shortcut from the first box into a "+" node before
+    the last box; ``join="dense"`` draws an arc from every box to every later box but the next
+    (the next one is reached by the arrow), as in a dense block.
+
+    Parameters
+    ----------
+    columns : sequence of (title, boxes, join)
+        ``boxes`` a sequence of ``(label, channels)`` or ``(label, channels, groups)``, at
+        least two; ``join`` None, ``"add"`` or ``"dense"``.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per column, titled with the column's title; each box is a Rectangle patch
+        whose width is ``1.8 * channels / max(channels)`` (at least 0.12), labelled inside.
+    """
+    from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
+
+    if len(columns) == 0:
+        raise ValueError("columns: expected at least one column")
+    parsed = []
+    for k, column in enumerate(columns):
+        if len(column) != 3:
+            raise ValueError(f"columns[{k}]: expected (title, boxes, join), got {column!r}")
+        name, boxes, join = column
+        if join not in _BLOCK_COLUMN_JOINS:
+            raise ValueError(f"columns[{k}]: join must be None, 'add' or 'dense', got {join!r}")
+        if len(boxes) < 2:
+            raise ValueError(f"columns[{k}]: expected at least two boxes, got {len(boxes)}")
+        rows = []
+        for box in boxes:
+            label, channels, groups = (*box, 1) if len(box) == 2 else box
+            if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) \
+                    or channels < 1 or isinstance(groups, bool) \
+                    or not isinstance(groups, (int, np.integer)) or groups < 1:
+                raise ValueError(f"columns[{k}]: box {box!r} needs positive int channels "
+                                 "and groups")
+            rows.append((str(label), int(channels), int(groups)))
+        parsed.append((str(name), rows, join))
+    longest = max(len(rows) + (join == "add") for _, rows, join in parsed)
+    fig, axes = plt.subplots(1, len(parsed), figsize=(PAGE_WIDTH, 0.62 * longest + 1.0),
+                             dpi=100, squeeze=False)
+    edge = "#444444"
+    for ax, (name, rows, join) in zip(axes[0], parsed):
+        widest = max(c for _, c, _ in rows)
+        items = [("box", row) for row in rows]
+        if join == "add":
+            items.insert(len(items) - 1, ("add", None))
+        ys = -1.0 * np.arange(len(items))
+        half_h = 0.3
+        xs_right, box_ys = [], []
+        for i, ((kind, row), y) in enumerate(zip(items, ys)):
+            if kind == "add":
+                ax.add_patch(Circle((0, y), 0.17, facecolor="#fde0c5", edgecolor=edge))
+                ax.text(0, y, "+", ha="center", va="center", fontsize=11)
+                top = bottom = 0.17
+            else:
+                label, channels, groups = row
+                w = max(1.8 * channels / widest, 0.12)
+                ax.add_patch(Rectangle((-w / 2, y - half_h), w, 2 * half_h, facecolor="#c6dbef",
+                                       edgecolor=edge, linewidth=1,
+                                       hatch="|||" if groups > 32 else None))
+                for g in range(1, groups if groups <= 32 else 1):
+                    x = -w / 2 + w * g / groups
+                    ax.plot([x, x], [y - half_h, y + half_h], color=edge, linewidth=0.4)
+                ax.text(0, y, label, ha="center", va="center", fontsize=7.5,
+                        bbox=dict(boxstyle="round,pad=0.15", facecolor="white",
+                                  edgecolor="none", alpha=0.85))
+                top = bottom = half_h
+                xs_right.append(w / 2)
+                box_ys.append(y)
+            if i:
+                prev = 0.17 if items[i - 1][0] == "add" else half_h
+                ax.add_patch(FancyArrowPatch((0, ys[i - 1] - prev), (0, y + top),
+                                             arrowstyle="-|>", mutation_scale=8,
+                                             linewidth=1, color=edge))
+        if join == "add":
+            y_add = ys[[k for k, _ in items].index("add")]
+            ax.plot([xs_right[0], 1.05, 1.05], [ys[0], ys[0], y_add], color="#b2182b",
+                    linewidth=1.3)
+            ax.add_patch(FancyArrowPatch((1.05, y_add), (0.19, y_add), arrowstyle="-|>",
+                                         mutation_scale=9, linewidth=1.3, color="#b2182b"))
+        elif join == "dense":
+            n = len(box_ys)
+            for i in range(n):
+                for j in range(i + 2, n):
+                    x_out = 1.0 + 0.07 * i
+                    ax.plot([xs_right[i], x_out, x_out], [box_ys[i], box_ys[i], box_ys[j]],
+                            color="#b2182b", linewidth=0.9)
+                    ax.add_patch(FancyArrowPatch((x_out, box_ys[j]), (xs_right[j], box_ys[j]),
+                                                 arrowstyle="-|>", mutation_scale=7,
+                                                 linewidth=0.9, color="#b2182b"))
+        ax.set_xlim(-1.15, 1.15 + (0.07 * len(box_ys) if join == "dense" else 0))
+        ax.set_ylim(ys[-1] - 0.6, 0.6)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_recovered_points(points, masks: Sequence, titles: Sequence[str], *,
+                          title: str | None = None):
+    """Panels of the same 2-D points, each coloured by a mask: kept (True) or lost (False).
+
+    Parameters
+    ----------
+    points : array of shape (2, N)
+        The points' coordinates.
+    masks : sequence of arrays of N bools
+        One per panel: which points survive (for example, which can be recovered after a
+        ReLU in more dimensions).
+    titles : sequence of str
+        One per panel.
+    title : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per mask, each with two scatter collections ("recoverable", then "lost"),
+        equal aspect, axis labels $x_1$ and $x_2$, and a legend on the first.
+    """
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[0] != 2:
+        raise ValueError(f"points: expected shape (2, N), got {points.shape}")
+    if len(masks) == 0 or len(masks) != len(titles):
+        raise ValueError(f"masks and titles: expected the same non-zero length, got "
+                         f"{len(masks)} and {len(titles)}")
+    fig, axes = plt.subplots(1, len(masks), figsize=(PAGE_WIDTH, PAGE_WIDTH / len(masks) + 0.9),
+                             dpi=100, squeeze=False, sharex=True, sharey=True)
+    for k, (ax, mask, name) in enumerate(zip(axes[0], masks, titles)):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (points.shape[1],):
+            raise ValueError(f"masks[{k}]: expected {points.shape[1]} bools, got shape "
+                             f"{mask.shape}")
+        ax.scatter(*points[:, mask], s=4, color="#2166ac", label="recoverable")
+        ax.scatter(*points[:, ~mask], s=4, color="#d6604d", label="lost")
+        ax.set_aspect("equal")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("$x_1$")
+        if k == 0:
+            ax.set_ylabel("$x_2$")
+            ax.legend(fontsize=7, loc="lower left", markerscale=2)
+        ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -61,3 +61,66 @@ def test_bad_values_raise_a_value_error_naming_the_argument(kwargs, arg):
 def test_no_network_is_an_error():
     with pytest.raises(ValueError, match="names"):
         plot.plot_model_costs([], [], [], [])
+
+
+# -- plot_block_columns and plot_recovered_points ---------------------------------------------
+
+from matplotlib.patches import Circle, Rectangle  # noqa: E402
+
+COLUMNS = [("bottleneck", [("in", 256), ("1x1", 64), ("3x3", 64), ("1x1", 256), ("out", 256)],
+            "add"),
+           ("grouped", [("in", 256), ("3x3", 128, 32), ("out", 256)], None),
+           ("dense", [("in", 16), ("l1", 24), ("l2", 32), ("l3", 40)], "dense")]
+
+
+def test_block_columns_are_exported_and_drawn_to_scale():
+    assert "plot_block_columns" in plot.__all__
+    fig = plot.plot_block_columns(COLUMNS, title="t")
+    assert len(fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes] == ["bottleneck", "grouped", "dense"]
+    boxes = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    assert np.allclose([b.get_width() for b in boxes], [1.8, 0.45, 0.45, 1.8, 1.8])
+    assert sum(isinstance(p, Circle) for p in fig.axes[0].patches) == 1      # the "+"
+    assert sum(isinstance(p, Circle) for p in fig.axes[2].patches) == 0
+    # the grouped box is cut into 32 slices by 31 lines; the dense column has 3 arcs (0-2,
+    # 0-3, 1-3)
+    assert len(fig.axes[1].lines) == 31
+    assert len(fig.axes[2].lines) == 3
+    assert fig.get_size_inches()[0] <= plot.PAGE_WIDTH and fig.get_dpi() <= 100
+    assert closes_cleanly(fig)
+
+
+@pytest.mark.parametrize("columns, match", [
+    ([], "at least one column"),
+    ([("a", [("in", 4)], None)], "at least two boxes"),
+    ([("a", [("in", 4), ("out", 0)], None)], "positive int"),
+    ([("a", [("in", 4), ("out", 4)], "concat")], "join"),
+])
+def test_block_columns_reject_bad_input(columns, match):
+    with pytest.raises(ValueError, match=match):
+        plot.plot_block_columns(columns)
+
+
+def test_recovered_points_colour_each_panel_by_its_mask():
+    assert "plot_recovered_points" in plot.__all__
+    points = np.stack([np.linspace(-1, 1, 10), np.linspace(0, 1, 10)])
+    masks = [np.arange(10) < 3, np.ones(10, bool)]
+    fig = plot.plot_recovered_points(points, masks, ["n = 2", "n = 15"], title="t")
+    assert len(fig.axes) == 2
+    for ax, mask in zip(fig.axes, masks):
+        kept, lost = ax.collections
+        assert np.allclose(kept.get_offsets(), points[:, mask].T)
+        assert len(lost.get_offsets()) == (~mask).sum()
+        assert ax.get_xlabel()
+    assert fig.axes[0].get_ylabel() and fig.axes[0].get_legend() is not None
+    assert fig.get_size_inches()[0] <= plot.PAGE_WIDTH
+    assert closes_cleanly(fig)
+
+
+def test_recovered_points_reject_bad_input():
+    with pytest.raises(ValueError, match="points"):
+        plot.plot_recovered_points(np.zeros((3, 4)), [np.ones(4, bool)], ["a"])
+    with pytest.raises(ValueError, match="same non-zero length"):
+        plot.plot_recovered_points(np.zeros((2, 4)), [np.ones(4, bool)], [])
+    with pytest.raises(ValueError, match="masks"):
+        plot.plot_recovered_points(np.zeros((2, 4)), [np.ones(5, bool)], ["a"])
