@@ -157,3 +157,5 @@ def test_81_values_are_checked_by_hidden_tests(tmp_path, change, earned):
     result = {r.id: r for r in report.results}["8.1"]
     assert result.earned == earned, report.lines()
     assert result.status == ("ok" if earned else "failed"), report.lines()
+    if not earned:   # a hidden test's message is not quoted
+        assert result.detail.startswith("a hidden test failed"), result.detail
