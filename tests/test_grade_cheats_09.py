@@ -2,10 +2,11 @@
 
 The student copy holds none of the truths (predicted numbers, receptive fields, references built
 with ``cnnbook.models`` or autograd): they sit in hidden tests, run only by the instructor's
-grader. Exercise 9.4 asks for the gradient itself, which a copied boolean-mask algorithm (the
+grader. Exercise 9.5 asks for the gradient itself, which a copied boolean-mask algorithm (the
 reviewer's "cheat D", no back-propagation) cannot give. Predicting before computing cannot be
-enforced: a prediction computed with the library still earns exercise 9.1's one point and 9.3's,
-so the counting is graded by hand in exercise 9.6.
+enforced: a prediction computed with the library still earns exercise 9.1's one point and 9.4's
+(the saving of 9.3's head, split off the network of 9.3 so that a fit earns one point, not
+three), so the counting is graded by hand in exercise 9.7.
 """
 from pathlib import Path
 
@@ -80,6 +81,21 @@ def predict_vgg(vgg16_params, vgg16_macs, width=64):
                  for k, (a, b, c) in enumerate(_coef))
 '''
 
+# The second re-review's cheat on the saving (now 9.4): a line through library runs at 1 and
+# 2 classes, with the student's own network of 9.3, outside the checked function.
+SAVING_FIT = '''
+with torch.device("meta"):
+    _s = {}
+    for _n in (1, 2):
+        _full, _gap = models.vgg16(num_classes=_n), vgg16_gap(_n)
+        _s[_n] = (models.param_count(_full) - models.param_count(_gap),
+                  models.macs(_full, IMAGENET) - models.macs(_gap, IMAGENET))
+
+
+def predict_saving(num_classes):
+    return tuple(_s[1][k] + (_s[2][k] - _s[1][k]) * (num_classes - 1) for k in range(2))
+'''
+
 
 def solution_sources():
     """The model solution of every exercise cell, by cell id (the solution markers removed)."""
@@ -100,7 +116,7 @@ def cell_of(nb, text):
 def test_the_student_copy_holds_no_truth_and_no_reference_algorithm():
     student = nbformat.read(STUDENT, as_version=4)
     checks = [c.source for c in student.cells if "check" in c.metadata.get("tags", [])]
-    assert sum(exercises.HIDDEN_NOTE in s for s in checks) == 3       # 9.1, 9.3, 9.4
+    assert sum(exercises.HIDDEN_NOTE in s for s in checks) == 3       # 9.1, 9.4, 9.5
     text = "\n".join(checks)
     for truth in ("196", "212", "models.vgg(", "expected_saved", "x.grad", "backward",
                   "argwhere", "pbkdf2"):
@@ -113,31 +129,35 @@ def test_the_student_copy_holds_no_truth_and_no_reference_algorithm():
 def test_predictions_carry_few_points_and_their_counting_is_graded_by_hand():
     found = {e.id: e for e in exercises.list_exercises(nbformat.read(SOLUTION, as_version=4))}
     assert found["9.1"].points == 1 and found["9.1"].graded
-    assert found["9.6"].points == 3 and not found["9.6"].graded
+    assert found["9.4"].points == 1 and found["9.4"].graded        # 9.3's saving
+    assert found["9.3"].points == 2 and found["9.3"].graded        # the network
+    assert found["9.7"].points == 3 and not found["9.7"].graded
 
 
 @pytest.fixture(scope="module")
 def cheat_report(tmp_path_factory):
-    """Cheat D (library fit on 9.1, copied mask algorithm on 9.4), honest elsewhere."""
+    """Library fits on 9.1 and 9.4, cheat D (copied mask algorithm) on 9.5, honest elsewhere."""
     nb = nbformat.read(STUDENT, as_version=4)
     right = solution_sources()
     for cell in nb.cells:
         if cell.id in right:
             cell.source = right[cell.id]
     cell_of(nb, "def predict_vgg").source = LIBRARY_FIT
+    cell_of(nb, "def predict_saving").source = SAVING_FIT
     cell_of(nb, "def input_gradient").source = MASK_CHEAT
     path = tmp_path_factory.mktemp("ch09") / "mallory_09_alexnet_vgg_nin.ipynb"
     nbformat.write(nb, path)
     return grade.grade_notebook(path, solutions=ROOT / "solutions")
 
 
-def test_a_copied_mask_algorithm_scores_zero_on_9_4(cheat_report):
+def test_a_copied_mask_algorithm_scores_zero_on_9_5(cheat_report):
     scores = {r.id: (r.earned, r.status) for r in cheat_report.results}
-    assert scores["9.4"] == (0, "failed"), cheat_report.lines()
-    assert scores["9.2"] == (3, "ok") and scores["9.3"] == (3, "ok"), cheat_report.lines()
+    assert scores["9.5"] == (0, "failed"), cheat_report.lines()
+    assert scores["9.2"] == (3, "ok") and scores["9.3"] == (2, "ok"), cheat_report.lines()
 
 
 def test_a_prediction_computed_with_the_library_earns_only_the_number_s_point(cheat_report):
     scores = {r.id: (r.earned, r.points, r.status) for r in cheat_report.results}
     assert scores["9.1"] == (1, 1, "ok"), cheat_report.lines()        # cannot be told apart
-    assert scores["9.6"][1:] == (3, "manual")                          # the counting, by hand
+    assert scores["9.4"] == (1, 1, "ok"), cheat_report.lines()        # nor this one
+    assert scores["9.7"][1:] == (3, "manual")                          # the counting, by hand
