@@ -4,7 +4,7 @@ marks, shortcuts the statements rule out earn nothing.
 Each submission is the student copy with the model solutions pasted in and, for a cheat, one
 function per exercise replaced after it. One graded notebook holds one cheat for each of
 several exercises (each exercise is graded on its own), so four runs of the grader cover the
-model solutions and all seven cheats.
+model solutions and all eight cheats.
 """
 from pathlib import Path
 
@@ -30,6 +30,25 @@ def params_at(width_mult):                     # builds the model instead of ari
 HALF_ONLY = '''
 def params_at(width_mult):                     # the half-width count, built beforehand
     return 6_917_640
+'''
+
+INTERPOLATION = '''
+from fractions import Fraction
+
+with torch.device("meta"):                     # three zoo counts, taken before the check
+    SAMPLES = [(Fraction(k, 64), models.param_count(models.resnet50(width_mult=k / 64)))
+               for k in (1, 32, 64)]
+
+
+def params_at(width_mult):                     # the exact quadratic through them (Lagrange)
+    m, total = Fraction(width_mult), Fraction(0)
+    for i, (m_i, count) in enumerate(SAMPLES):
+        term = Fraction(count)
+        for j, (m_j, _) in enumerate(SAMPLES):
+            if j != i:
+                term *= (m - m_j) / (m_i - m_j)
+        total += term
+    return int(total)
 '''
 
 BUILD_AND_COUNT = '''
@@ -150,7 +169,8 @@ RUNS = {
     "hard-coded or overridden": {"11.1": (HALF_ONLY, None),
                                  "11.3": (ENGINE_LAYERS, "cnnbook.nn"),
                                  "11.4": (FORWARD_OVERRIDE, "its own functions")},
-    "hooks": {"11.4": (HOOKS, "hooks")},
+    "hooks or interpolated": {"11.1": (INTERPOLATION, None),
+                              "11.4": (HOOKS, "hooks")},
 }
 
 
