@@ -1,6 +1,7 @@
 """Exercises 12.2 and 12.3 (Beyond ResNet) under the instructor's grader: the model solutions
 earn full marks; the review's replay cheat earns nothing, and the student copy of 12.3's check
-does not hold its references.
+does not hold its references; nor does 12.1's (the re-review passed 12.1 by pasting the check's
+references into the answer cell).
 
 The fresh review of chapter 12 passed 12.2 by rebinding ``np.random.default_rng`` in the answer
 cell to a seeded generator, replaying the check's draws, and looking the answers up by
@@ -21,6 +22,7 @@ STUDENT = ROOT / "exercises" / "12_beyond_resnet.ipynb"
 SOLUTIONS = ROOT / "solutions"
 CELLS = {"12.2": "0750f727", "12.3": "2c559ae5"}
 CHECK_12_3 = "f9ccf513"
+CHECK_12_1 = "8d9e3895"
 
 # the reviewer's cheat D: a replayable generator, the check's draws replayed, answers looked up
 REPLAY = '''
@@ -99,3 +101,11 @@ def test_the_student_copy_of_the_12_3_check_holds_no_reference():
     # and no cell of the student copy explains 12.3's result before it is asked for
     assert not any("B0's 16\nblocks become 23" in c.source or "become 23" in c.source
                    for c in nb.cells)
+
+
+def test_the_student_copy_of_the_12_1_check_holds_no_reference():
+    nb = nbformat.read(STUDENT, as_version=4)
+    check = next(c.source for c in nb.cells if c.id == CHECK_12_1)
+    for leak in ("DenseBlock", "Transition", "Conv2d", "models.", "truth", "torch.zeros"):
+        assert leak not in check, leak
+    assert "Hidden tests" in check and "format checks passed" in check
