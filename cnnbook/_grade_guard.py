@@ -4,8 +4,12 @@
 (it is never imported there, so a submission finds no module to patch) and calls
 :func:`install`. ``install`` imports what the solution notebook imports (its first cell and its
 check cells), takes a snapshot of what the checks rely on, notes the threads that are running,
-compiles every check of the solution notebook and leaves a guard object under a random name in
-the notebook's namespace. Each check cell then runs as ``<guard>.check(k)``, which
+adds an audit hook (no sockets, no named pipes, no process limits but cnnbook's, no other audit
+hook) and leaves a guard object under a random name in the notebook's namespace. It holds no
+check's code: each check cell runs as ``<guard>.check(k, source)``, the check's source (hidden
+tests included) sent only then, after a cell of the grader's own ran ``<guard>.prepare(k)``
+(which puts IPython's input and AST transformers, prefilters and event callbacks back as they
+were, so that none of the submission's sees the check's source). ``check``
 
 1. restores whatever the submission may have rebound since: the built-ins, ``sys.modules``
    entries, ``sys.stdout``/``stderr`` and trace hooks (also those ``threading`` gives new
@@ -18,6 +22,10 @@ the notebook's namespace. Each check cell then runs as ``<guard>.check(k)``, whi
    ``f.__kwdefaults__["rtol"] = ...``);
 2. removes the notebook's globals that hide a built-in (``def max(*a): ...``, ``range = ...``),
    unless the solution notebook binds the same name, and flags them;
+   It also removes kernels registered over PyTorch's operators (``torch.library``),
+   saved-tensors hooks and global module hooks, detaches the notebook's ``weakref.finalize``
+   finalisers, and keeps the notebook's values referenced while the check runs (no ``__del__``
+   runs in the middle of it);
 3. refuses to run while a thread the submission started is alive (a thread that is not the
    kernel's own, nor a progress bar's monitor), or a child process it started (one that was not
    running when the guard was installed; Linux, from ``/proc``): such a thread or process could
@@ -639,14 +647,255 @@ def install(namespace, name, secret, imports, checks, defined=()):
                     keyword.value = call(wrap, keyword.value)
             return node
 
-    compiled, tokens, lines = [], [], []
-    for k, (label, source) in _enumerate(checks):
-        filename = f"<check {label}>"
-        tree = ast.fix_missing_locations(Rewriter().visit(ast.parse(source, filename)))
-        compiled.append((filename, _compile(tree, filename, "exec")))
-        lines.append(source.splitlines(True))
-        tokens.append(token(secret, k))
+    # The checks' code is not here: each check cell brings its own source (hidden tests included)
+    # when it runs, so that no answer cell can read it before (from this function's closure).
+    labels = [label for label, _ in checks]
+    tokens = [token(secret, k) for k in _range(_len(checks))]
     linecache_cache = linecache.cache
+    _parse, _fix_locations = ast.parse, ast.fix_missing_locations
+
+    # -- IPython's hooks: what runs on a cell's source before it runs ----------------------------
+    # Input transformers, AST transformers, prefilters and event callbacks (pre_run_cell,
+    # pre_execute, ...) that the submission registers would see a check cell's source (its hidden
+    # tests) before the check runs. Before each check the grader runs ``<guard>.prepare(k)`` in a
+    # cell of its own, which puts them back as they were when the guard was installed (keeping
+    # those a library added since, such as matplotlib's figure flusher); ``check(k)`` then fails
+    # if ``prepare(k)`` did not run just before it, or if a hook was registered again in between.
+    shell = None
+    try:
+        from IPython import get_ipython as _get_ipython
+
+        shell = _get_ipython()
+    except Exception:  # noqa: BLE001 - not in a kernel (a plain interpreter): nothing to guard
+        pass
+    method_type = types.MethodType
+
+    def library_callable(f):
+        """Whether ``f`` is a Python function (or a method of one) compiled from a library file."""
+        if _type(f) is method_type:
+            f = f.__func__
+        if _type(f) is not function_type:
+            return False
+        filename = function_code(f).co_filename
+        return _type(filename) is _str and filename.startswith(library_dirs)
+
+    hook_owners = []  # (owner, attribute name, the list or dict there now, a copy of it)
+    shell_attributes = {}
+    builtins_dict = vars(builtins)
+    kernel_managed = {"get_ipython", "input", "raw_input", "getpass", "exit", "quit", "display"}
+    builtin_values = _tuple((k, v) for k, v in real_builtins.items() if k not in kernel_managed)
+
+    def put_back_builtins():
+        """After every cell: the built-ins as they were (a patched ``int`` breaks the kernel's
+        messaging, and the grader would wait for a reply that never comes)."""
+        for k, v in builtin_values:
+            if builtins_dict.get(k, MISSING) is not v:
+                builtins_dict[k] = v
+                flag(f"replaces the built-in {k}: put back after the cell")
+
+    if shell is not None:
+        shell.events.register("post_execute", put_back_builtins)
+        manager, prefilter = shell.input_transformer_manager, shell.prefilter_manager
+        for owner, attribute in ((shell, "input_transformers_post"), (shell, "ast_transformers"),
+                                 (manager, "cleanup_transforms"), (manager, "line_transforms"),
+                                 (manager, "token_transformers"), (prefilter, "_transformers"),
+                                 (prefilter, "_checkers")):
+            current = _getattr(owner, attribute, None)
+            if _type(current) is _list:
+                hook_owners.append((owner, attribute, current, _list(current)))
+        event_lists = shell.events.callbacks
+        event_saved = {k: _list(v) for k, v in event_lists.items()}
+        for attribute in ("input_transformer_manager", "prefilter_manager", "events", "compile",
+                          "run_cell", "run_cell_async", "_run_cell", "transform_cell", "transform_ast",
+                          "run_ast_nodes", "run_code", "should_run_async", "ex", "ev", "showtraceback"):
+            shell_attributes[attribute] = vars(shell).get(attribute, MISSING)
+
+    def same_items(current, saved):
+        return _len(current) == _len(saved) and _all(_map(_is, current, saved))
+
+    def clean_list(current, saved, what):
+        """Put ``current`` back to ``saved``, keeping entries a library added; True if changed."""
+        if same_items(current, saved):
+            return False
+        kept = [f for f in current if _any(f is s for s in saved) or library_callable(f)]
+        foreign = [f for f in current if not _any(f is k for k in kept)]
+        missing = [s for s in saved if not _any(s is f for f in current)]
+        if not foreign and not missing:
+            return False
+        current[:] = [f for f in saved] + [f for f in kept if not _any(f is s for s in saved)]
+        flag(f"registers {what} ({_repr(foreign[0])[:60] if foreign else 'removed one of the kernel'})"
+             f": put back as they were before each check")
+        return True
+
+    def clean_ipython_hooks():
+        """Put IPython's hooks back as they were when the guard was installed; True if any changed."""
+        if shell is None:
+            return False
+        changed = False
+        for attribute, saved in shell_attributes.items():
+            if vars(shell).get(attribute, MISSING) is not saved:
+                if saved is MISSING:
+                    _delattr(shell, attribute)
+                else:
+                    vars(shell)[attribute] = saved
+                flag(f"replaces the kernel's `{attribute}`: put back before each check")
+                changed = True
+        for owner, attribute, saved_list, saved in hook_owners:
+            if _getattr(owner, attribute, None) is not saved_list:
+                _setattr(owner, attribute, saved_list)
+                flag(f"replaces the kernel's `{attribute}`: put back before each check")
+                changed = True
+            changed |= clean_list(saved_list, saved, f"a hook of the kernel's `{attribute}`")
+        if shell.events.callbacks is not event_lists:
+            shell.events.callbacks = event_lists
+            changed = True
+        for event, callbacks in _list(event_lists.items()):
+            saved = event_saved.get(event, [])
+            changed |= clean_list(callbacks, saved, f"a `{event}` event callback")
+        return changed
+
+    prepared = [None]
+
+    def prepare(k):
+        """Run by the grader in a cell of its own just before check ``k``."""
+        clean_ipython_hooks()
+        prepared[0] = k
+
+    # -- an audit hook: no network, no FIFO, no process limits, no other audit hook --------------
+    # An answer server outside the grader (reached over a socket, TCP or AF_UNIX, or a named pipe
+    # made outside and opened here) could answer for the submission: the kernel may not connect
+    # or bind a socket, nor open a FIFO. Only cnnbook's own code and the checks' may change a
+    # process limit (the memory cap of ``exercise_checks.limit_memory``). An audit hook added later would see every
+    # check's code object when it runs (its constants: the hidden tests' values): none is added.
+    # What is refused is flagged. The hook cannot be removed; its code cannot be replaced.
+    import stat as stat_module
+
+    _stat, _is_fifo, _getframe = os.stat, stat_module.S_ISFIFO, sys._getframe
+    _PermissionError, _RuntimeError, _fspath = PermissionError, RuntimeError, os.fspath
+    package_dir = (os.path.dirname(os.path.realpath(sys.modules["cnnbook"].__file__)) + os.sep
+                   if "cnnbook" in sys.modules else None)
+    # a check's own code (a memory cap of its own) and cnnbook's (limit_memory) may set limits
+    limit_setters = _tuple(d for d in (package_dir, "<check ") if d)
+    network = _frozenset({"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"})
+    limits = _frozenset({"resource.setrlimit", "resource.prlimit"})
+    audited = network | limits | {"open", "sys.addaudithook", "object.__setattr__"}
+
+    def audit(event, args):
+        if event not in audited:
+            return
+        if event == "open":
+            path = args[0]
+            if _type(path) is _str or _type(path) is _bytes:
+                try:
+                    fifo = _is_fifo(_stat(path).st_mode)
+                except Exception:  # noqa: BLE001 - no such file yet, a bad name: open() says so
+                    return
+                if fifo:
+                    flag(f"opens a named pipe (FIFO), {_repr(path)[:60]}: refused while grading")
+                    raise _PermissionError("the grader refuses named pipes (FIFOs)")
+        elif event in network:
+            flag(f"uses a socket ({event}: a network or local connection): refused while grading")
+            raise _PermissionError("the grader refuses network connections")
+        elif event in limits:
+            paused[0] += 1  # exercise_checks' hook would refuse the look at the caller's frame
+            try:
+                caller = _getframe(1).f_code.co_filename
+            finally:
+                paused[0] -= 1
+            if _type(caller) is not _str or not caller.startswith(limit_setters):
+                flag("changes a process limit (resource.setrlimit): refused while grading")
+                raise _PermissionError("the grader refuses changes of process limits")
+        elif event == "sys.addaudithook":
+            flag("adds an audit hook (it would see the checks' code): refused")
+            raise _RuntimeError("the grader refuses audit hooks")
+        elif args[0] is audit:
+            raise _PermissionError("the grader's audit hook cannot be changed")
+
+    paused = [0]
+    try:  # exercise_checks' own hook first (it is added once per process, when first needed)
+        exercise_checks = __import__("cnnbook.exercise_checks", fromlist=["_install_audit_hook"])
+        exercise_checks._install_audit_hook()
+        paused = exercise_checks._PAUSED
+    except Exception:  # noqa: BLE001 - a book without it
+        pass
+    sys.addaudithook(audit)
+
+    # -- PyTorch's global hooks -------------------------------------------------------------------
+    # Kernels registered over PyTorch's own operators (``torch.library.Library("aten", "IMPL")
+    # .impl("conv2d", ...)``), default saved-tensors hooks (``saved_tensors_hooks``) and global
+    # module hooks (``register_module_forward_hook``) would see or answer the checks' PyTorch
+    # calls: before each check they are removed (and flagged); a kernel override that cannot be
+    # removed fails the check.
+    torch_state = None
+    if torch is not None:
+        module_hooks = sys.modules.get("torch.nn.modules.module")
+        library = sys.modules.get("torch.library")
+        torch_state = types.SimpleNamespace(
+            module_hooks=module_hooks,
+            hook_dicts=[(k, v, _dict(v)) for k, v in _list(vars(module_hooks).items())
+                        if k.startswith("_global_") and _isinstance(v, _dict)] if module_hooks else [],
+            top_saved=_getattr(torch._C._autograd, "_top_saved_tensors_default_hooks", None),
+            pop_saved=_getattr(torch._C._autograd, "_pop_saved_tensors_default_hooks", None),
+            library=library, impls=_frozenset(library._impls) if library else _frozenset(),
+            destroy=library.Library._destroy if library else None,
+            del_library=_getattr(library, "_del_library", None))
+
+    import weakref as weakref_module
+
+    finalize_class = weakref_module.finalize
+    finalize_registry = finalize_class._registry
+    finalizers_at_install = _set(_map(_id, finalize_registry))
+    _detach, _peek = finalize_class.detach, finalize_class.peek
+
+    def library_overrides():
+        """The kernels registered over PyTorch's operators since the guard was installed."""
+        impls = _getattr(torch_state.library, "_impls", ())
+        return [i for i in impls if i not in torch_state.impls
+                and _str(i).partition("/")[0] in ("aten", "prims", "quantized")]
+
+    def switch_off_torch_hooks():
+        if torch_state is None:
+            return
+        for k, saved_dict, saved in torch_state.hook_dicts:
+            if vars(torch_state.module_hooks).get(k) is not saved_dict:
+                _setattr(torch_state.module_hooks, k, saved_dict)
+            if saved_dict.keys() != saved.keys() or not _all(saved_dict[x] is saved[x] for x in saved):
+                flag(f"registers a global module hook ({k.lstrip('_')}): removed before each check")
+                saved_dict.clear()
+                saved_dict.update(saved)
+        if torch_state.top_saved is not None:
+            while torch_state.top_saved(True) is not None:
+                flag("leaves a saved-tensors hook running: removed before each check")
+                torch_state.pop_saved()
+        overrides = library_overrides()
+        if overrides:
+            flag(f"registers a kernel over PyTorch's operator {overrides[0]} (torch.library): "
+                 f"removed before each check")
+            for f in _list(finalize_registry):
+                peeked = _peek(f)
+                if peeked is not None and peeked[1] is torch_state.del_library:
+                    lib = peeked[0]
+                    if _any(i in overrides for i in _getattr(lib, "_op_impls", ())):
+                        torch_state.destroy(lib)
+            if library_overrides():
+                raise _AssertionError(f"a kernel registered over PyTorch's {overrides[0]} could not "
+                                      f"be removed: the check does not run beside it")
+
+    def detach_finalizers():
+        """Detach the finalisers (``weakref.finalize``) the notebook registered: one that fired
+        during a check could patch what the check uses after it was restored."""
+        if finalize_class.__dict__.get("_registry") is not finalize_registry:
+            _type_setattr(finalize_class, "_registry", finalize_registry)
+            flag("replaces weakref.finalize's registry: put back before each check")
+        for f in _list(finalize_registry):
+            if _id(f) in finalizers_at_install:
+                continue
+            info = finalize_registry.get(f)
+            if info is None or library_callable(_getattr(info, "func", None)):
+                continue  # a library's own (torch.library's, tempfile's)
+            _detach(f)
+            flag("registers a finaliser (weakref.finalize) that would run later: detached "
+                 "before each check")
 
     gc_callbacks, gc_saved_callbacks = gc.callbacks, _list(gc.callbacks)
     gc_collect, gc_enable, gc_disable, gc_isenabled = gc.collect, gc.enable, gc.disable, gc.isenabled
@@ -667,32 +916,46 @@ def install(namespace, name, secret, imports, checks, defined=()):
             while length():
                 pop()
 
-    def check(k):
-        """Run check ``k`` against restored references; print its token if it passes.
+    def check(k, source):
+        """Run check ``k`` (its ``source``, sent with the call) against restored references; print its token if it passes.
 
         The garbage collector runs first, then is off while the check runs: a finaliser of the
         notebook's (``__del__`` of an object in a reference cycle, ``gc.callbacks``) cannot run
         in the middle of a check and patch what it uses after it was restored."""
+        ready, prepared[0] = prepared[0] == k, None
+        if clean_ipython_hooks() or not ready:
+            flag("a kernel hook (input transformer, event callback) was registered again just "
+                 "before a check, or the grader's preparation of the check did not run")
+            raise _AssertionError("the check did not run: something in the submission reached the "
+                                  "kernel's hooks before it")
         gc_callbacks[:] = gc_saved_callbacks
+        detach_finalizers()
         gc_collect()
         restore()
         switch_off_modes()
+        switch_off_torch_hooks()
         unhide_builtins()
         refuse_threads("when it started")
-        filename, code = compiled[k]
-        linecache_cache[filename] = (_len("".join(lines[k])), None, lines[k], filename)
+        filename = f"<check {labels[k]}>"
+        code = _compile(_fix_locations(Rewriter().visit(_parse(source, filename))), filename, "exec")
+        lines = source.splitlines(True)
+        linecache_cache[filename] = (_len(source), None, lines, filename)
         _exec(imports_code, namespace)
         enabled = gc_isenabled()
         gc_disable()
+        # the notebook's values stay referenced here while the check runs: a name the check
+        # binds again does not free the object it held (whose ``__del__`` would run mid-check)
+        held = _dict(namespace)
         try:
             _exec(code, namespace)
         finally:
             if enabled:
                 gc_enable()
+        held.clear()
         refuse_threads("at the end of")
         _print(f"[cnnbook grader: check passed {tokens[k]}]")
 
-    namespace[name] = types.SimpleNamespace(check=check, plain=plain, loose=loose, truth=truth)
+    namespace[name] = types.SimpleNamespace(check=check, prepare=prepare, plain=plain, loose=loose, truth=truth)
 
 
 def token(secret, k):

@@ -28,7 +28,9 @@ references (functions, classes, code and defaults of the libraries, built-ins th
 never beside a thread the submission started, and sees the answers as plain values (see
 ``cnnbook/_grade_guard.py``); what cannot be prevented is flagged for a human by a static scan of
 the submitted code (:func:`scan_submission`) and by the guard while the checks run: the report
-prints ``flagged:`` lines, the CSV has a ``flagged`` column.
+prints ``flagged:`` lines, the CSV has a ``flagged`` column. The kernel refuses sockets, named
+pipes, changes of process limits and new audit hooks; a whole notebook has a time budget
+(``--total-timeout``) after which its kernel is killed.
 The grader runs submitted code with your permissions: grade in a sandbox or a throwaway container.
 """
 from __future__ import annotations
@@ -251,6 +253,7 @@ class _Plan:
     checks: dict[str, int]          # check cell id -> index into the guard's list of checks
     student: dict[str, str]         # id -> "cell N" for the cells whose code is the student's
     flags: list[str]
+    guard: str = ""                 # the guard's name in the kernel
 
 
 def _prepare(submission, reference, exercises: list[Exercise], guard: str, secret: str) -> _Plan:
@@ -305,14 +308,29 @@ def _prepare(submission, reference, exercises: list[Exercise], guard: str, secre
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            if cell.id in checks:
-                cell.source = f"{guard}.check({checks[cell.id]})"
-    setup = (f"exec(compile({_GUARD_SOURCE!r}, '<cnnbook grader>', 'exec'), __cnnbook_ns := {{}})\n"
+            if cell.id in checks:  # the check's source (hidden tests too) goes in only now
+                cell.source = f"{guard}.check({checks[cell.id]}, {sources[checks[cell.id]][1]!r})"
+    # the guard gets only the checks' import lines when it is installed (to load those modules
+    # before the submission runs): an answer cell finds no check's code in the kernel
+    imports_only = [(label, _import_lines(source)) for label, source in sources]
+    # compiled under the name of its file: library code, which a check's budget of lines
+    # (exercise_checks.limit_lines) does not count
+    setup = (f"exec(compile({_GUARD_SOURCE!r}, {str(_GUARD_FILE)!r}, 'exec'), __cnnbook_ns := {{}})\n"
              f"__cnnbook_ns['install'](globals(), {guard!r}, {secret!r}, {_reference_imports(reference)!r}, "
-             f"{sources!r}, {_reference_names(reference)!r})\n"
+             f"{imports_only!r}, {_reference_names(reference)!r})\n"
              f"del __cnnbook_ns")
     nb.cells.insert(0, nbformat.v4.new_code_cell(setup, id=SETUP_ID))
-    return _Plan(nb, checks, student, flags)
+    return _Plan(nb, checks, student, flags, guard)
+
+
+def _import_lines(source: str) -> str:
+    """The import statements of a check cell (at any depth), one a line, and nothing else."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    return "\n".join(ast.unparse(node) for node in ast.walk(tree)
+                     if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0))
 
 
 def _shown(source: str) -> set[str]:
@@ -325,20 +343,34 @@ def _shown(source: str) -> set[str]:
     return texts
 
 
-_GUARD_SOURCE = Path(_grade_guard.__file__).read_text(encoding="utf-8")
+_GUARD_FILE = Path(_grade_guard.__file__).resolve()
+_GUARD_SOURCE = _GUARD_FILE.read_text(encoding="utf-8")
 
 
 # -- running --------------------------------------------------------------------------------------
 
-def _run_once(nb, cwd: Path, timeout: int, skip: set[str], quiet: set[str]):
-    """Run the code cells not in ``skip`` in one fresh kernel; return (ran ids, id of a killer cell).
+def _run_once(nb, cwd: Path, timeout: int, skip: set[str], quiet: set[str],
+              prepare: dict[str, str] | None = None, deadline: float | None = None,
+              steps: list | None = None):
+    """Run the code cells not in ``skip`` in one fresh kernel; return (ran ids, id of a killer
+    cell, whether the time budget ran out).
 
     Cells in ``quiet`` (the guard's set-up and the checks) run without being stored in the
-    kernel's input history, where a submission could read them.
+    kernel's input history, where a submission could read them. Before a cell whose id is in
+    ``prepare``, that source runs in a cell of its own (the guard's preparation of the check),
+    appended to ``steps`` (the guard's flags are read from its output too).
+    At ``deadline`` (``time.monotonic()``) the kernel is killed, whatever it is doing (a
+    submission that broke the kernel's messaging can hang the client past any cell timeout).
     """
+    import os
+    import signal
+    import threading
+    import time
+
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
+    prepare = prepare or {}
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -346,19 +378,48 @@ def _run_once(nb, cwd: Path, timeout: int, skip: set[str], quiet: set[str]):
                             interrupt_on_timeout=True, record_timing=False,
                             resources={"metadata": {"path": str(cwd)}})
     ran: set[str] = set()
+    expired = threading.Event()
+
+    def kill():
+        expired.set()
+        pid = getattr(getattr(client.km, "provisioner", None), "pid", None) if client.km else None
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    watchdog = None
     try:
         with client.setup_kernel():
+            if deadline is not None:
+                watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), kill)
+                watchdog.daemon = True
+                watchdog.start()
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code" or cell.id in skip:
                     continue
+                if expired.is_set():
+                    return ran, None, True
                 try:
+                    if cell.id in prepare:
+                        step = nbformat.v4.new_code_cell(prepare[cell.id])
+                        if steps is not None:
+                            steps.append(step)
+                        try:
+                            client.execute_cell(step, index, store_history=False)
+                        finally:  # nbclient stores the cell it ran at its index
+                            nb.cells[index] = cell
                     client.execute_cell(cell, index, store_history=cell.id not in quiet)
                 except Exception:  # DeadKernelError, or a timeout the kernel did not survive
-                    return ran, cell.id
+                    return ran, (None if expired.is_set() else cell.id), expired.is_set()
                 ran.add(cell.id)
     except DeadKernelError:  # the kernel died while shutting down; what ran, ran
         pass
-    return ran, None
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+    return ran, None, expired.is_set()
 
 
 def _stdout(cell) -> str:
@@ -366,8 +427,14 @@ def _stdout(cell) -> str:
                    if o.output_type == "stream" and o.get("name") == "stdout")
 
 
-def _run(plan: _Plan, cwd: Path, timeout: int, secret: str,
-         max_restarts: int = 3) -> tuple[dict[str, str], str, list[str]]:
+def default_total_timeout(checks: int) -> float:
+    """The time budget of a whole notebook, in seconds: 10 minutes, and 2 more per check cell,
+    at most an hour."""
+    return float(min(3600, 600 + 120 * checks))
+
+
+def _run(plan: _Plan, cwd: Path, timeout: int, secret: str, max_restarts: int = 3,
+         total_timeout: float | None = None) -> tuple[dict[str, str], str, list[str]]:
     """Run every code cell; return {cell id: error text} for the cells that failed, a note and
     the flags the guard raised while the checks ran (a hidden built-in, a running thread).
 
@@ -376,12 +443,24 @@ def _run(plan: _Plan, cwd: Path, timeout: int, secret: str,
     that cell, so the exercises after it are still graded. A check cell passes only if it ran
     without an error *and* printed its token.
     """
+    import time
+
     nb = plan.nb
     skip: dict[str, str] = {}
     notes = []
     quiet = set(plan.checks) | {SETUP_ID}
+    prepare = {cell_id: f"{plan.guard}.prepare({k})" for cell_id, k in plan.checks.items()}
+    budget = total_timeout if total_timeout is not None else default_total_timeout(len(plan.checks))
+    deadline = time.monotonic() + budget
+    out_of_time = False
     for _ in range(max_restarts + 1):
-        ran, killer = _run_once(nb, cwd, timeout, set(skip), quiet)
+        steps: list = []
+        ran, killer, out_of_time = _run_once(nb, cwd, timeout, set(skip), quiet, prepare, deadline,
+                                             steps)
+        if out_of_time:
+            notes.append(f"the notebook ran past its time budget of {budget:g} s (--total-timeout): "
+                         f"the kernel was killed; cells not reached were not run")
+            break
         if killer is None:
             break
         if killer == SETUP_ID:
@@ -397,7 +476,8 @@ def _run(plan: _Plan, cwd: Path, timeout: int, secret: str,
         if cell.cell_type != "code" or cell.id in failures:
             continue
         if cell.id not in ran:
-            failures[cell.id] = "not run"
+            failures[cell.id] = ("not run (the notebook's time budget ran out)" if out_of_time
+                                 else "not run")
             continue
         error = next((o for o in cell.outputs if o.output_type == "error"), None)
         if error is not None:
@@ -409,8 +489,8 @@ def _run(plan: _Plan, cwd: Path, timeout: int, secret: str,
         notes.insert(0, f"the grader's set-up failed: {setup_error}")
     prefix = f"[cnnbook grader: flag {_grade_guard.token(secret, 'flag')}] "
     flags = []
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.id in plan.checks:
+    for cell in [*nb.cells, *steps]:
+        if cell.cell_type == "code":
             for line in _stdout(cell).splitlines():
                 if line.startswith(prefix) and line[len(prefix):] not in flags:
                     flags.append(line[len(prefix):])
@@ -471,6 +551,9 @@ _SUSPICIOUS_IMPORTS = {
     "hashlib": "hash functions: a digest of a small answer space can be searched",
     "tracemalloc": "the memory counter of the checks' budgets",
     "resource": "process limits, such as the checks' memory budget",
+    **dict.fromkeys(["socket", "urllib", "http", "requests", "urllib3", "httpx", "xmlrpc", "ftplib",
+                     "asyncio", "ssl", "selectors", "multiprocessing.connection", "zmq"],
+                    "the network or a local connection: an answer server outside the grader"),
 }
 _SUSPICIOUS_CALLS = {
     "exec": "runs code from a string (hidden from this scan)", "eval": "evaluates a string",
@@ -497,6 +580,20 @@ _SUSPICIOUS_ATTRIBUTES = {
     "__defaults__": "replaces or reads default arguments", "__kwdefaults__": "replaces or reads "
     "default arguments", "_execution_engine": "runs autograd's engine directly", "run_backward":
     "runs autograd's engine directly",
+    **dict.fromkeys(["register_module_forward_hook", "register_module_forward_pre_hook",
+                     "register_module_backward_hook", "register_module_full_backward_hook",
+                     "register_module_full_backward_pre_hook", "register_module_buffer_registration_hook",
+                     "register_module_module_registration_hook",
+                     "register_module_parameter_registration_hook"],
+                    "a global module hook: it sees every module's call, the checks' too"),
+    **dict.fromkeys(["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"],
+                    "saved-tensors hooks: they see what autograd saves for the checks"),
+    **dict.fromkeys(["input_transformers_post", "input_transformers_cleanup", "ast_transformers",
+                     "input_transformer_manager", "prefilter_manager"],
+                    "the kernel's transformers: they see every cell's source, the checks' too"),
+    "addaudithook": "an audit hook: it sees the checks' code", "setrlimit": "changes a process "
+    "limit (the checks' memory budget)", "prlimit": "changes a process limit", "mkfifo": "makes a "
+    "named pipe (a channel to a program outside the grader)",
     **dict.fromkeys(["__array_interface__", "__array_struct__", "DummyArray"], "an array interface made by "
                     "hand: a strided view (sliding windows) without as_strided"),
     **dict.fromkeys(["_disable_current_modes", "_unset_dispatch_mode", "_set_dispatch_mode", "_pop_mode",
@@ -522,6 +619,8 @@ _PATHS = {
                                     "through which a check refuses shortcuts",
     "torch._C": "PyTorch's C internals",
     "torch.ops": "PyTorch's operators called directly, past the function modes of the checks",
+    "torch.library": "kernels registered over PyTorch's operators, which would answer the checks' calls",
+    "torch.autograd.graph": "saved-tensors and gradient hooks, which see the checks' tensors",
     "torch.autograd.forward_ad": "forward-mode automatic differentiation",
     "torch.func": "automatic differentiation transforms (grad, vjp, jvp)",
     "functorch": "automatic differentiation transforms (grad, vjp, jvp)",
@@ -611,7 +710,8 @@ class _Scanner(ast.NodeVisitor):
                 if path == module or path.startswith(module + "."):
                     self.flag(node, f"imports {path} ({why})")
                     break
-            self.library_path(node, path)
+            if not self.library_path(node, path) and _SUSPICIOUS_ATTRIBUTES.get(path.rpartition(".")[2]):
+                self.flag(node, f"imports {path} ({_SUSPICIOUS_ATTRIBUTES[path.rpartition('.')[2]]})")
             if path == "sys.modules":
                 self.flag(node, "touches sys.modules")
             if bound in self.checked and self.checked[bound] != path:
@@ -762,6 +862,10 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, "creates a class with type(name, bases, namespace)")
         if name == "open" and _write_mode(node):
             self.flag(node, "opens a file for writing")
+        last_name = func.attr if isinstance(func, ast.Attribute) else name
+        if last_name in ("open", "Path", "fdopen") and node.args and _outside(node.args[0]):
+            self.flag(node, f"opens {_dotted(node.args[0])[:60]}, outside the notebook's folder "
+                            f"(a file or a named pipe another program may write)")
         if isinstance(func, ast.Attribute) and func.attr == "register" and node.args:
             self.flag(node, f"calls {_dotted(func)}() (registers a class as a virtual subclass: "
                             f"isinstance() then says yes)")
@@ -824,6 +928,14 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, f"names the special method {node.value!r}")
         elif isinstance(node.value, str) and node.value in _FRAME_NAMES:
             self.flag(node, f"names {node.value!r} in a string (frames: {_FRAME_NAMES[node.value]})")
+
+
+def _outside(node) -> bool:
+    """Whether a path given as a constant string leaves the notebook's folder (``/``, ``~``, ``..``)."""
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return False
+    path = node.value.strip()
+    return path.startswith(("/", "~", "\\")) or ".." in Path(path).parts
 
 
 def _write_mode(call) -> bool:
@@ -1048,12 +1160,16 @@ def _read(path: Path):
 
 def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
                    timeout: int = CELL_TIMEOUT, references: dict | None = None,
-                   baseline: _Baseline | None = None) -> GradeReport:
+                   baseline: _Baseline | None = None,
+                   total_timeout: float | None = None) -> GradeReport:
     """Run one submission and score it exercise by exercise.
 
     ``references`` maps solution notebook paths to notebooks already read (a grading run reads
     them once, before any submission runs); ``baseline`` holds the files a submission must not
     change (by default: the solution notebooks, the cnnbook package and the submission itself).
+    ``total_timeout`` is the time budget of the whole notebook in seconds (by default
+    :func:`default_total_timeout`): when it runs out the kernel is killed, the cells not reached
+    score nothing and the report's note says so.
     """
     path = Path(path)
     solutions = Path(solutions) if solutions else default_solutions()
@@ -1086,7 +1202,8 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
         labelled = [(plan.student[cell.id], cell.source) for cell in plan.nb.cells
                     if cell.get("id") in plan.student]
         report.flags += scan_submission(labelled, _reference_imports(reference), _check_names(reference, exercises))
-        failures, report.error, found = _run(plan, path.parent.resolve(), timeout, secret)
+        failures, report.error, found = _run(plan, path.parent.resolve(), timeout, secret,
+                                                total_timeout=total_timeout)
         report.flags += found
     except Exception as error:  # whatever goes wrong with one submission stays with it
         report.error = f"cannot run: {type(error).__name__}: {error}"
@@ -1175,7 +1292,8 @@ def _grade_in_worker(path: Path) -> GradeReport:
 
 
 def grade_many(paths, *, solutions: str | Path | None = None, timeout: int = CELL_TIMEOUT,
-               jobs: int = 1, progress: bool = False, on_report=None) -> list[GradeReport]:
+               jobs: int = 1, progress: bool = False, on_report=None,
+               total_timeout: float | None = None) -> list[GradeReport]:
     """Grade notebooks ``jobs`` at a time (each in its own process); reports in the given order.
 
     Every solution notebook is read before any submission runs, and the files a submission must
@@ -1191,7 +1309,7 @@ def grade_many(paths, *, solutions: str | Path | None = None, timeout: int = CEL
     solutions = Path(solutions) if solutions else default_solutions()
     references = {p.resolve(): _read(p) for p in sorted(solutions.glob("*.ipynb"))}
     baseline = _Baseline.of(solutions, paths)
-    kwargs = {"solutions": solutions, "timeout": timeout}
+    kwargs = {"solutions": solutions, "timeout": timeout, "total_timeout": total_timeout}
     bar = tqdm(total=len(paths), desc="grading", unit="notebook", disable=not progress, file=sys.stderr)
     reports: dict[Path, GradeReport] = {}
     try:
@@ -1256,6 +1374,9 @@ def main(argv=None) -> int:
                         help="folder of solution notebooks (default: the book's solutions/)")
     parser.add_argument("--csv", type=Path, default=None, help="also write one row per notebook to this CSV file")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds allowed per cell")
+    parser.add_argument("--total-timeout", type=float, default=None,
+                        help="seconds allowed for a whole notebook, after which its kernel is killed "
+                             "(default: 600 + 120 per check cell, at most 3600)")
     parser.add_argument("--answers", type=Path, default=None,
                         help="also write the answers to the exercises graded by hand to this Markdown file")
     parser.add_argument("-j", "--jobs", type=int, default=1,
@@ -1271,6 +1392,7 @@ def main(argv=None) -> int:
         return 2
     show = (lambda report: print("\n".join(report.lines()), flush=True)) if args.jobs == 1 else None
     reports = grade_many(paths, solutions=args.solutions, timeout=args.timeout, jobs=args.jobs,
+                         total_timeout=args.total_timeout,
                          progress=len(paths) > 1 and sys.stderr.isatty(), on_report=show)
     if show is None:
         for report in reports:
