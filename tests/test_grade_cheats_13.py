@@ -2,8 +2,8 @@
 
 The offset checks of 13.3 are hidden tests: the student copy must not show the helper that
 lists the allowed offsets (pasted into an answer, it was half the solution), a submission
-that calls the check's helpers by name must lose the points, and the model solution must
-earn them all.
+that calls the check's helpers by name must lose the points, so must a sampler that is not
+uniform over the allowed offsets, and the model solution must earn them all.
 """
 from pathlib import Path
 
@@ -33,6 +33,26 @@ NEVER_MOVES = '''
 def shift_within(xb, rng, max_shift):
     rng.integers(0, 2, size=len(xb))
     return np.array(xb, copy=True)
+'''
+
+
+# draws from [-m, m] and clips to the allowed range: every allowed offset is reached and
+# nothing is cut, but the offsets at the edges of the range come up far too often
+CLIPPED = '''
+def shift_within(xb, rng, max_shift):
+    out = np.zeros_like(xb)
+    _, _, h, w = xb.shape
+    for i, image in enumerate(xb):
+        ink = np.argwhere((image != 0).any(axis=0))
+        if len(ink) == 0:
+            rng.integers(0, 1, size=2)
+            out[i] = image
+            continue
+        (r0, c0), (r1, c1) = ink.min(axis=0), ink.max(axis=0)
+        dy, dx = rng.integers(-max_shift, max_shift + 1, size=2)
+        dy, dx = int(np.clip(dy, -r0, h - 1 - r1)), int(np.clip(dx, -c0, w - 1 - c1))
+        out[i] = np.roll(image, (dy, dx), axis=(1, 2))
+    return out
 '''
 
 
@@ -77,3 +97,9 @@ def test_calling_the_check_helper_earns_nothing(tmp_path):
 def test_an_augmentation_that_never_moves_earns_nothing(tmp_path):
     results, lines = graded(tmp_path, NEVER_MOVES)
     assert results["13.3"].earned == 0, lines
+
+
+def test_a_clipped_not_uniform_draw_earns_nothing(tmp_path):
+    results, lines = graded(tmp_path, CLIPPED)
+    assert results["13.3"].earned == 0, lines
+    assert "uniformly" in lines, lines          # failed on the draw, not on anything else
