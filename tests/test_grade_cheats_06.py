@@ -7,10 +7,8 @@ gives the student's function a limit on memory; the truth comes from hidden test
 in the student copy of chapter 6 with one answer to 6.4 (the other exercises stay blank) and
 grades it with the instructor's grader.
 """
-import nbformat
 import pytest
-
-from cnnbook import grade
+from grade_helpers import grade_answer
 
 COPIES = "copies = {(3, 2): (1, 2), (7, 3): (2, 3)}\n"
 
@@ -77,15 +75,8 @@ def covers(layers):
 
 
 def graded_64(tmp_path, answer):
-    nb = nbformat.read(grade.BOOK_ROOT / "exercises" / "06_conv_variants.ipynb", as_version=4)
-    cells = [cell for cell in nb.cells if cell.cell_type == "code"
-             and cell.source.startswith("def covers(")]
-    assert len(cells) == 1
-    cells[0].source = answer.strip() + "\n\n\n" + COPIES
-    path = tmp_path / "student_06_conv_variants.ipynb"
-    nbformat.write(nb, path)
-    report = grade.grade_notebook(path, timeout=120)
-    return {r.id: r for r in report.results}, report
+    return grade_answer(tmp_path, "06_conv_variants", "def covers(",
+                        answer.strip() + "\n\n\n" + COPIES)
 
 
 def test_an_honest_condition_gets_the_points(tmp_path):

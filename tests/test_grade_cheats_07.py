@@ -9,10 +9,8 @@ derived formula, which needs about 0.01 s), and a loop over channels runs out of
 test fills in the student copy of chapter 7 with one answer to 7.2 (the other exercises stay
 blank) and grades it with the instructor's grader.
 """
-import nbformat
 import pytest
-
-from cnnbook import grade
+from grade_helpers import grade_answer
 
 HONEST = '''
 def channel_rms_norm_backward_np(dout, x, weight, eps):
@@ -98,15 +96,8 @@ def channel_rms_norm_backward_np(dout, x, weight, eps):
 
 
 def graded_72(tmp_path, answer):
-    nb = nbformat.read(grade.BOOK_ROOT / "exercises" / "07_normalization.ipynb", as_version=4)
-    cells = [cell for cell in nb.cells if cell.cell_type == "code"
-             and cell.source.startswith("def channel_rms_norm_backward_np(")]
-    assert len(cells) == 1
-    cells[0].source = answer.strip() + "\n"
-    path = tmp_path / "student_07_normalization.ipynb"
-    nbformat.write(nb, path)
-    report = grade.grade_notebook(path, timeout=120)
-    return {r.id: r for r in report.results}, report
+    return grade_answer(tmp_path, "07_normalization", "def channel_rms_norm_backward_np(",
+                        answer)
 
 
 def test_the_derived_backward_gets_the_points(tmp_path):

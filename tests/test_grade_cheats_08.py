@@ -7,10 +7,8 @@ now switches library convolutions off (``forbid("autograd", "engine", "conv")``)
 student's function runs. Each test fills in the student copy of chapter 8 with one answer to 8.3
 (the other exercises stay blank) and grades it with the instructor's grader.
 """
-import nbformat
 import pytest
-
-from cnnbook import grade
+from grade_helpers import grade_answer
 
 CALL = '''
 
@@ -88,15 +86,8 @@ def stage_backward(dout, x, weight, bias):
 
 
 def graded_83(tmp_path, answer):
-    nb = nbformat.read(grade.BOOK_ROOT / "exercises" / "08_lenet.ipynb", as_version=4)
-    cells = [cell for cell in nb.cells if cell.cell_type == "code"
-             and cell.source.startswith("def stage_backward(")]
-    assert len(cells) == 1
-    cells[0].source = answer.strip() + "\n" + CALL
-    path = tmp_path / "student_08_lenet.ipynb"
-    nbformat.write(nb, path)
-    report = grade.grade_notebook(path, timeout=240)
-    return {r.id: r for r in report.results}, report
+    return grade_answer(tmp_path, "08_lenet", "def stage_backward(",
+                        answer.strip() + "\n" + CALL, timeout=240)
 
 
 def test_derived_gradients_get_the_points(tmp_path):
@@ -146,15 +137,8 @@ def test_81_values_are_checked_by_hidden_tests(tmp_path, change, earned):
         answer = answer.replace("    return table", "    " + change, 1)
     else:
         answer += change
-    nb = nbformat.read(grade.BOOK_ROOT / "exercises" / "08_lenet.ipynb", as_version=4)
-    cells = [cell for cell in nb.cells if cell.cell_type == "code"
-             and cell.source.startswith("def c3_table(")]
-    assert len(cells) == 1
-    cells[0].source = answer.strip() + "\n"
-    path = tmp_path / "student_08_lenet.ipynb"
-    nbformat.write(nb, path)
-    report = grade.grade_notebook(path, timeout=240)
-    result = {r.id: r for r in report.results}["8.1"]
+    results, report = grade_answer(tmp_path, "08_lenet", "def c3_table(", answer, timeout=240)
+    result = results["8.1"]
     assert result.earned == earned, report.lines()
     assert result.status == ("ok" if earned else "failed"), report.lines()
     if not earned:   # a hidden test's message is not quoted
