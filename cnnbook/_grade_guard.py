@@ -55,14 +55,15 @@ rest of the same check uses) is what the grader's static scan flags for a human 
 """
 
 
-def install(namespace, name, secret, imports, checks, defined=()):
+def install(namespace, name, secret, imports, checks, defined=(), protected=()):
     """Install the guard as ``namespace[name]``.
 
     ``imports`` is the import lines of the solution notebook's first code cell, ``checks`` a
     list of ``(label, source)`` of its check cells, ``defined`` the names the solution notebook
     binds at its top level (a global of the same name as a built-in is kept only if it is one
     of them), and ``secret`` the string from which the token that check ``k`` prints on success
-    is derived (see :func:`token`).
+    is derived (see :func:`token`). No file under a folder of ``protected`` (the model
+    solutions the grader reads) may be opened from the kernel.
     """
     import _thread
     import ast
@@ -776,6 +777,9 @@ def install(namespace, name, secret, imports, checks, defined=()):
                    if "cnnbook" in sys.modules else None)
     # a check's own code (a memory cap of its own) and cnnbook's (limit_memory) may set limits
     limit_setters = _tuple(d for d in (package_dir, "<check ") if d)
+    # the model solutions sit on the grader's disk: a submission that read them could run them
+    protected_dirs = _tuple(os.path.realpath(d) + os.sep for d in protected)
+    _realpath, _fsdecode, _sep = os.path.realpath, os.fsdecode, os.sep
     network = _frozenset({"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"})
     limits = _frozenset({"resource.setrlimit", "resource.prlimit"})
     audited = network | limits | {"open", "sys.addaudithook", "object.__setattr__"}
@@ -785,6 +789,15 @@ def install(namespace, name, secret, imports, checks, defined=()):
             return
         if event == "open":
             path = args[0]
+            if protected_dirs and (_type(path) is _str or _type(path) is _bytes):
+                try:
+                    real = _realpath(_fsdecode(path)) + _sep
+                except Exception:  # noqa: BLE001 - a bad name: open() says so
+                    real = ""
+                if real.startswith(protected_dirs):
+                    flag(f"opens the model solutions ({_repr(path)[-60:]}): refused while grading")
+                    raise _PermissionError("the grader refuses to let a submission read the "
+                                           "model solutions")
             if _type(path) is _str or _type(path) is _bytes:
                 try:
                     fifo = _is_fifo(_stat(path).st_mode)

@@ -256,7 +256,8 @@ class _Plan:
     guard: str = ""                 # the guard's name in the kernel
 
 
-def _prepare(submission, reference, exercises: list[Exercise], guard: str, secret: str) -> _Plan:
+def _prepare(submission, reference, exercises: list[Exercise], guard: str, secret: str,
+             protected: tuple[str, ...] = ()) -> _Plan:
     """The cells to run: the submission's solution cells; every other code cell from the reference.
 
     Check cells and locked cells (imports, set-up, demonstrations) are matched by id and take
@@ -317,10 +318,20 @@ def _prepare(submission, reference, exercises: list[Exercise], guard: str, secre
     # (exercise_checks.limit_lines) does not count
     setup = (f"exec(compile({_GUARD_SOURCE!r}, {str(_GUARD_FILE)!r}, 'exec'), __cnnbook_ns := {{}})\n"
              f"__cnnbook_ns['install'](globals(), {guard!r}, {secret!r}, {_reference_imports(reference)!r}, "
-             f"{imports_only!r}, {_reference_names(reference)!r})\n"
+             f"{imports_only!r}, {_reference_names(reference)!r}, {tuple(protected)!r})\n"
              f"del __cnnbook_ns")
     nb.cells.insert(0, nbformat.v4.new_code_cell(setup, id=SETUP_ID))
     return _Plan(nb, checks, student, flags, guard)
+
+
+def _protected_folders(solutions: Path, reference_path: Path, submission: Path) -> tuple[str, ...]:
+    """The folders of model solutions a submission may not read while it is graded: the
+    solutions graded against and the book's ``solutions/``, unless the submission sits in one
+    (grading the model solutions themselves, or a student edition's blank copies)."""
+    here = submission.resolve().parent
+    folders = {Path(solutions).resolve(), reference_path.parent, (BOOK_ROOT / "solutions").resolve()}
+    return tuple(sorted(str(f) for f in folders
+                        if f.is_dir() and here != f and f not in here.parents))
 
 
 def _import_lines(source: str) -> str:
@@ -1197,7 +1208,8 @@ def grade_notebook(path: str | Path, *, solutions: str | Path | None = None,
     plan = None
     secret, guard = secrets.token_hex(16), f"_cnnbook_guard_{secrets.token_hex(6)}"
     try:
-        plan = _prepare(submission, reference, exercises, guard, secret)
+        plan = _prepare(submission, reference, exercises, guard, secret,
+                        _protected_folders(solutions, reference_path, path))
         report.flags += plan.flags
         labelled = [(plan.student[cell.id], cell.source) for cell in plan.nb.cells
                     if cell.get("id") in plan.student]

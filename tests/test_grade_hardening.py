@@ -413,3 +413,21 @@ def test_a_bare_name_that_is_no_module_still_names_a_function():
     with pytest.raises(AssertionError, match="_row_normalize"):
         with exercise_checks.forbid(calls=("_row_normalize",)):
             _row_normalize()
+
+
+@pytest.mark.parametrize("route", ["path", "symlink", "os.open"])
+def test_a_submission_cannot_read_the_model_solutions(numpy_book, tmp_path, route):
+    # a reviewer's answer cell opened the solution notebook on the grader's disk and ran its
+    # cells: reading any file under the solutions folder is refused and flagged
+    target = numpy_book / "solutions" / "09_hardening.ipynb"
+    if route == "symlink":
+        (tmp_path / "subs").mkdir(exist_ok=True)
+        (tmp_path / "subs" / "notes").symlink_to(numpy_book / "solutions")
+        target = tmp_path / "subs" / "notes" / "09_hardening.ipynb"
+    read = (f"os.read(os.open({str(target)!r}, os.O_RDONLY), 10**6).decode()" if route == "os.open"
+            else f"open({str(target)!r}).read()")
+    cheat = (f"import os\nanswer = 0\ntry:\n    text = {read}\n"
+             f"    answer = 7919 if '7919' in text else 0\nexcept OSError as e:\n    print(e)")
+    report = graded(numpy_book, tmp_path, {"sol-91": cheat})
+    assert scores(report)["9.1"] == 0, "\n".join(report.lines())
+    assert flagged(report, "opens the model solutions"), report.flags
