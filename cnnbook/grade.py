@@ -565,6 +565,9 @@ _SUSPICIOUS_IMPORTS = {
     **dict.fromkeys(["socket", "urllib", "http", "requests", "urllib3", "httpx", "xmlrpc", "ftplib",
                      "asyncio", "ssl", "selectors", "multiprocessing.connection", "zmq"],
                     "the network or a local connection: an answer server outside the grader"),
+    **dict.fromkeys(["code", "codeop", "runpy", "timeit", "pdb", "bdb", "cProfile", "profile",
+                     "doctest", "trace"],
+                    "runs code from a string or a file (hidden from this scan)"),
 }
 _SUSPICIOUS_CALLS = {
     "exec": "runs code from a string (hidden from this scan)", "eval": "evaluates a string",

@@ -431,3 +431,16 @@ def test_a_submission_cannot_read_the_model_solutions(numpy_book, tmp_path, rout
     report = graded(numpy_book, tmp_path, {"sol-91": cheat})
     assert scores(report)["9.1"] == 0, "\n".join(report.lines())
     assert flagged(report, "opens the model solutions"), report.flags
+
+
+@pytest.mark.parametrize("source", [
+    "import code\ncode.InteractiveInterpreter({}).runsource(text)",
+    "from runpy import run_path",
+    "import timeit\ntimeit.timeit(text, number=1)",
+    "import doctest",
+    "from cProfile import run",
+])
+def test_the_scan_flags_code_run_from_a_string_without_exec(source):
+    # a reviewer hid a search from the scan (and from limit_lines) in code.InteractiveInterpreter
+    found = grade.scan_submission([("cell 1", source)])
+    assert any("runs code from a string or a file" in f for f in found), found
