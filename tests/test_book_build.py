@@ -97,8 +97,16 @@ def test_student_copy_can_grade_itself(tmp_path):
         student = ROOT / "exercises" / solution.name
         report = grade.grade_notebook(student, solutions=ROOT / "exercises")
         full = grade.grade_notebook(solution, solutions=ROOT / "exercises")
-        assert report.possible > 0 and report.earned == 0, "\n".join(report.lines())
+        # an exercise whose values are hidden tests is left out of the student's local total
+        # ("hidden"), but the blank copy must still fail its visible checks and the model
+        # solution pass them
+        graded = [r for r in report.results if r.status != "manual"]
+        assert graded and report.earned == 0, "\n".join(report.lines())
+        assert all(r.status == "failed" for r in graded), "\n".join(report.lines())
         assert full.earned == full.possible, "\n".join(full.lines())
+        assert all(r.status in ("ok", "hidden", "manual") for r in full.results), \
+            "\n".join(full.lines())
+        assert all(r.status == "hidden" for r in full.results if r.hidden), "\n".join(full.lines())
 
 
 def test_student_edition_builds_without_solutions(tmp_path):
