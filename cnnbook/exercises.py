@@ -157,31 +157,40 @@ def exercise_metadata(cell, *, where: str = "cell") -> dict | None:
     return meta
 
 
-def _solution_regions(source: str, where: str) -> list[tuple[int, int, str]]:
-    """Return ``(begin_line, end_line, indent)`` for each marked region of ``source``."""
+def _marked_regions(source: str, where: str, marker, begin: str, end: str, words: tuple[str, str],
+                    region: str) -> list[tuple[int, int, str]]:
+    """Return ``(begin_line, end_line, indent)`` for each region of ``source`` that the lines
+    ``begin`` and ``end`` (matched by ``marker``) enclose; ``words`` are the marker texts a
+    malformed marker line still holds, ``region`` names the region in an error."""
     regions, open_at = [], None
     for number, line in enumerate(source.splitlines()):
-        match = _MARKER.match(line)
+        match = marker.match(line)
         if not match:
-            if "BEGIN SOLUTION" in line or "END SOLUTION" in line:
-                raise ExerciseError(f"{where}, line {number + 1}: a solution marker must stand alone "
-                                    f"on its line as '{BEGIN}' or '{END}', got {line.strip()!r}")
+            if any(word in line for word in words):
+                raise ExerciseError(f"{where}, line {number + 1}: a {region} marker must stand alone "
+                                    f"on its line as '{begin}' or '{end}', got {line.strip()!r}")
             continue
         if match["rest"].strip():
             raise ExerciseError(f"{where}, line {number + 1}: unexpected text after the marker: {line.strip()!r}")
         if match["kind"] == "BEGIN":
             if open_at is not None:
-                raise ExerciseError(f"{where}, line {number + 1}: '{BEGIN}' inside the region opened on "
-                                    f"line {open_at[0] + 1} (missing '{END}')")
+                raise ExerciseError(f"{where}, line {number + 1}: '{begin}' inside the {region} "
+                                    f"region opened on line {open_at[0] + 1} (missing '{end}')")
             open_at = (number, match["indent"])
         else:
             if open_at is None:
-                raise ExerciseError(f"{where}, line {number + 1}: '{END}' without a '{BEGIN}' before it")
+                raise ExerciseError(f"{where}, line {number + 1}: '{end}' without a '{begin}' before it")
             regions.append((open_at[0], number, open_at[1]))
             open_at = None
     if open_at is not None:
-        raise ExerciseError(f"{where}, line {open_at[0] + 1}: '{BEGIN}' is never closed by '{END}'")
+        raise ExerciseError(f"{where}, line {open_at[0] + 1}: '{begin}' is never closed by '{end}'")
     return regions
+
+
+def _solution_regions(source: str, where: str) -> list[tuple[int, int, str]]:
+    """Return ``(begin_line, end_line, indent)`` for each marked solution region of ``source``."""
+    return _marked_regions(source, where, _MARKER, BEGIN, END,
+                           ("BEGIN SOLUTION", "END SOLUTION"), "solution")
 
 
 def _has_marker_text(source: str) -> bool:
@@ -189,31 +198,10 @@ def _has_marker_text(source: str) -> bool:
 
 
 def _hidden_regions(source: str, where: str) -> list[tuple[int, int, str]]:
-    """Return ``(begin_line, end_line, indent)`` for each hidden-test region of ``source``."""
-    regions, open_at = [], None
-    for number, line in enumerate(source.splitlines()):
-        match = _HIDDEN_MARKER.match(line)
-        if not match:
-            if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:  # nbgrader's test
-                raise ExerciseError(f"{where}, line {number + 1}: a hidden-test marker must stand alone "
-                                    f"on its line as '{HIDDEN_BEGIN}' or '{HIDDEN_END}', got {line.strip()!r}")
-            continue
-        if match["rest"].strip():
-            raise ExerciseError(f"{where}, line {number + 1}: unexpected text after the marker: {line.strip()!r}")
-        if match["kind"] == "BEGIN":
-            if open_at is not None:
-                raise ExerciseError(f"{where}, line {number + 1}: '{HIDDEN_BEGIN}' inside the hidden tests "
-                                    f"opened on line {open_at[0] + 1} (missing '{HIDDEN_END}')")
-            open_at = (number, match["indent"])
-        else:
-            if open_at is None:
-                raise ExerciseError(f"{where}, line {number + 1}: '{HIDDEN_END}' without a "
-                                    f"'{HIDDEN_BEGIN}' before it")
-            regions.append((open_at[0], number, open_at[1]))
-            open_at = None
-    if open_at is not None:
-        raise ExerciseError(f"{where}, line {open_at[0] + 1}: '{HIDDEN_BEGIN}' is never closed by '{HIDDEN_END}'")
-    return regions
+    """Return ``(begin_line, end_line, indent)`` for each hidden-test region of ``source``
+    (nbgrader's markers)."""
+    return _marked_regions(source, where, _HIDDEN_MARKER, HIDDEN_BEGIN, HIDDEN_END,
+                           ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"), "hidden-test")
 
 
 def has_hidden_tests(source: str, *, where: str = "cell") -> bool:

@@ -115,7 +115,7 @@ def test_end_marker_without_begin_is_an_error():
 def test_nested_begin_is_an_error():
     nb = solution_notebook()
     nb.cells[3].source = nb.cells[3].source.replace("    weights", "    # BEGIN SOLUTION\n    weights")
-    with pytest.raises(ex.ExerciseError, match="inside the region"):
+    with pytest.raises(ex.ExerciseError, match="inside the solution region"):
         ex.make_student_notebook(nb)
 
 

@@ -58,7 +58,7 @@ def test_indented_hidden_lines_keep_their_indentation():
 @pytest.mark.parametrize("check, message", [
     ("assert True\n### BEGIN HIDDEN TESTS\nassert 1", "never closed"),
     ("assert True\n### END HIDDEN TESTS", "without a '### BEGIN HIDDEN TESTS'"),
-    ("### BEGIN HIDDEN TESTS\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS", "inside the hidden tests"),
+    ("### BEGIN HIDDEN TESTS\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS", "inside the hidden-test region"),
     ("### BEGIN HIDDEN TESTS here\nassert 1\n### END HIDDEN TESTS", "unexpected text"),
     ("x = 1  # BEGIN HIDDEN TESTS\nassert x", "must stand alone"),
     ("if True:\n    ### BEGIN HIDDEN TESTS\n    assert 1\n    ### END HIDDEN TESTS", "does not parse"),
